@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
+from django.db import models
+
+from accounts.roles import Role, has_role
+
+phone_validator = RegexValidator(r"^\+?[0-9 ()-]{5,20}$", "Enter a phone number such as +44 20 7946 0958.")
+
+
+class User(AbstractUser):
+    """A CrowdSafe user. `role` decides what they may do; admins also get the admin site."""
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER, db_index=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    phone = models.CharField(max_length=20, blank=True, validators=[phone_validator])
+
+    class Meta:
+        ordering = ["username"]
+
+    def save(self, *args, **kwargs):
+        # The admin site is for admins only: staff status follows the role.
+        self.is_staff = self.is_superuser or self.role == Role.ADMIN
+        super().save(*args, **kwargs)
+
+    @property
+    def is_admin(self) -> bool:
+        return has_role(self, Role.ADMIN)
+
+    @property
+    def is_operator(self) -> bool:
+        return has_role(self, Role.OPERATOR)
+
+    def has_perm(self, perm, obj=None) -> bool:
+        # Admins manage every model in the admin site; other roles get nothing there.
+        if self.is_active and self.role == Role.ADMIN:
+            return True
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label) -> bool:
+        if self.is_active and self.role == Role.ADMIN:
+            return True
+        return super().has_module_perms(app_label)
+
+    def __str__(self) -> str:
+        return self.username

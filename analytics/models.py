@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class RiskLevel(models.TextChoices):
+    SAFE = "SAFE", "Safe"
+    CAUTION = "CAUTION", "Caution"
+    WARNING = "WARNING", "Warning"
+    CRITICAL = "CRITICAL", "Critical"
+
+
+class Trend(models.TextChoices):
+    RISING = "rising", "Rising"
+    STABLE = "stable", "Stable"
+    FALLING = "falling", "Falling"
+
+
+_fraction = [MinValueValidator(0.0), MaxValueValidator(1.0)]
+_non_negative = [MinValueValidator(0.0)]
+
+
+class Metric(models.Model):
+    """One second of video time for a camera (zone empty) or one of its zones.
+
+    Values aggregate the frames processed in that second: count is the rounded mean,
+    count_max the peak, speeds are in m/s, density in people per m², scores 0..1.
+    """
+
+    camera = models.ForeignKey("cameras.Camera", on_delete=models.CASCADE, related_name="metrics")
+    zone = models.ForeignKey(
+        "cameras.Zone", on_delete=models.CASCADE, null=True, blank=True, related_name="metrics"
+    )
+    timestamp = models.DateTimeField(help_text="Start of the second (UTC).")
+    frames = models.PositiveSmallIntegerField(default=1)
+    count = models.PositiveIntegerField(default=0)
+    count_max = models.PositiveIntegerField(default=0)
+    density = models.FloatField("density (p/m²)", default=0, validators=_non_negative)
+    avg_speed = models.FloatField("average speed (m/s)", default=0, validators=_non_negative)
+    max_speed = models.FloatField("maximum speed (m/s)", default=0, validators=_non_negative)
+    surge = models.FloatField(default=0, validators=_fraction)
+    flow_in = models.PositiveIntegerField(default=0)
+    flow_out = models.PositiveIntegerField(default=0)
+    risk_score = models.FloatField(default=0, validators=_fraction)
+    risk_level = models.CharField(max_length=8, choices=RiskLevel.choices, default=RiskLevel.SAFE)
+    clusters = models.PositiveIntegerField(default=0)
+    flow_coherence = models.FloatField(default=0, validators=_fraction)
+    pressure = models.FloatField(default=0, validators=_fraction)
+    anomalies = models.PositiveIntegerField(default=0)
+    density_trend = models.CharField(max_length=8, choices=Trend.choices, default=Trend.STABLE)
+    risk_trend = models.CharField(max_length=8, choices=Trend.choices, default=Trend.STABLE)
+    calibrated = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["camera", "timestamp"]
+        indexes = [
+            # Time-range queries per camera and per zone (zone IS NULL for the whole camera).
+            models.Index(fields=["camera", "zone", "timestamp"], name="metric_camera_zone_time"),
+            models.Index(fields=["timestamp"], name="metric_time"),  # retention sweeps
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.camera_id}@{self.timestamp:%Y-%m-%d %H:%M:%S}"

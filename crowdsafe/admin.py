@@ -1,0 +1,92 @@
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+
+from crowdsafe.models import RuntimeSettings, SystemLog
+from crowdsafe.runtime_settings import get_runtime_settings, invalidate_cache
+
+
+class RuntimeSettingsForm(forms.ModelForm):
+    # Write-only: the stored token is never sent back to the browser.
+    telegram_bot_token = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to keep the current token. Tick 'clear token' to remove it.",
+    )
+    clear_token = forms.BooleanField(required=False, label="Clear the stored token")
+
+    class Meta:
+        model = RuntimeSettings
+        exclude = ("updated_by",)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("clear_token"):
+            data["telegram_bot_token"] = ""
+        elif not data.get("telegram_bot_token"):
+            data["telegram_bot_token"] = self.instance.telegram_bot_token
+        self.instance.telegram_bot_token = data["telegram_bot_token"]
+        return data
+
+
+@admin.register(RuntimeSettings)
+class RuntimeSettingsAdmin(admin.ModelAdmin):
+    form = RuntimeSettingsForm
+    readonly_fields = ("token_on_file", "updated_at", "updated_by")
+    actions = None
+    fieldsets = (
+        ("Risk weights", {"fields": ("weight_density", "weight_surge", "weight_velocity",
+                                     "boost_pressure", "boost_coherence")}),
+        ("Thresholds", {"fields": ("density_caution", "density_warning", "density_critical",
+                                   "risk_caution", "risk_warning", "risk_critical", "stagnant_speed",
+                                   "surge_threshold")}),
+        ("Alerts", {"fields": ("alerts_enabled", "alert_cooldown_s", "alert_debounce_s",
+                               "all_clear_after_s")}),
+        ("Telegram", {"fields": ("telegram_enabled", "token_on_file", "telegram_bot_token", "clear_token",
+                                 "telegram_chat_ids")}),
+        ("Detector", {"fields": ("detector_confidence", "detector_iou")}),
+        ("Changed", {"fields": ("updated_at", "updated_by")}),
+    )
+    change_form_template = "admin/crowdsafe/runtimesettings/change_form.html"
+
+    @admin.display(description="token on file")
+    def token_on_file(self, obj: RuntimeSettings) -> str:
+        return obj.masked_token or "none"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        # A single row: go straight to it.
+        return redirect("admin:crowdsafe_runtimesettings_change", get_runtime_settings().pk)
+
+    def save_model(self, request, obj, form, change) -> None:
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+        invalidate_cache()
+
+    def response_change(self, request, obj):
+        if "_send_test" in request.POST:
+            from alerts.telegram import send_test_message
+
+            result = send_test_message()
+            level = messages.SUCCESS if result.ok else messages.ERROR
+            self.message_user(request, f"Telegram test: {result.detail}", level)
+        return super().response_change(request, obj)
+
+
+@admin.register(SystemLog)
+class SystemLogAdmin(admin.ModelAdmin):
+    list_display = ("timestamp", "level", "component", "message")
+    list_filter = ("level", "component")
+    search_fields = ("message", "component")
+    readonly_fields = [f.name for f in SystemLog._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,20 @@
+"""The Celery app: `streams` queue for camera runners, `default` for short tasks."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crowdsafe.settings")
+
+app = Celery("crowdsafe")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = (Queue("default"), Queue("streams"))
+app.conf.beat_schedule = {
+    "reconcile-cameras": {"task": "cameras.tasks.reconcile_cameras", "schedule": 15.0},
+    "purge-old-recordings": {"task": "cameras.tasks.purge_old_recordings", "schedule": 3600.0},
+    "purge-old-data": {"task": "crowdsafe.tasks.purge_old_data", "schedule": 3600.0},
+}
+app.autodiscover_tasks()

@@ -1,0 +1,287 @@
+"""CrowdSafe settings, read from the environment (and an optional `.env` file).
+
+Every variable is documented in `.env.example` and in the README's configuration table.
+Defaults are for a first local run (SQLite, DEBUG on); production (DEBUG off) refuses to
+start without a real SECRET_KEY.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+_env_file = Path(environ.Env().str("CROWDSAFE_ENV_FILE", default=str(BASE_DIR / ".env")))
+if _env_file.is_file():
+    environ.Env.read_env(_env_file, overwrite=False)
+
+# --- core -------------------------------------------------------------------------------
+
+DEBUG = env.bool("DEBUG", default=False)
+DEV_SECRET_KEY = "django-insecure-crowdsafe-development-only"
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY if DEBUG else "")
+if not DEBUG and (not SECRET_KEY or SECRET_KEY.startswith("django-insecure")):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a long random value when DEBUG is off "
+        '(e.g. python -c "import secrets; print(secrets.token_urlsafe(50))").'
+    )
+if not DEBUG and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters long in production.")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "django_filters",
+    "drf_spectacular",
+    "django_htmx",
+    "crowdsafe",
+    "accounts",
+    "cameras",
+    "analytics",
+    "alerts",
+    "reports",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "crowdsafe.urls"
+ASGI_APPLICATION = "crowdsafe.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "crowdsafe.context_processors.crowdsafe",
+            ],
+        },
+    },
+]
+
+# --- data -------------------------------------------------------------------------------
+
+VAR_DIR = Path(env.str("CROWDSAFE_VAR_DIR", default=str(BASE_DIR / "var")))
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'crowdsafe.sqlite3'}"),
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # A file (not :memory:) so the Celery worker started by tests shares the test database;
+    # WAL and a busy timeout let the web process and workers write side by side.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "crowdsafe",
+    }
+}
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "crowdsafe:asgi", "capacity": 200, "expiry": 10},
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# --- auth -------------------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- time -------------------------------------------------------------------------------
+
+USE_TZ = True
+TIME_ZONE = env.str("CROWDSAFE_TIME_ZONE", default="UTC")  # display zone; storage is UTC
+LANGUAGE_CODE = "en-gb"
+USE_I18N = False
+
+# --- files ------------------------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# Serve static files straight from the app folders too, so a first run needs no collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+UPLOAD_DIR = MEDIA_ROOT / "uploads"
+RECORDINGS_DIR = MEDIA_ROOT / "recordings"
+SNAPSHOTS_DIR = MEDIA_ROOT / "snapshots"
+CROWDSAFE_MAX_UPLOAD_MB = env.int("CROWDSAFE_MAX_UPLOAD_MB", default=500)
+# Uploads stream to temporary files; only this much is ever held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- retention (days; 0 keeps forever) ---------------------------------------------------
+
+CROWDSAFE_METRICS_RETENTION_DAYS = env.int("CROWDSAFE_METRICS_RETENTION_DAYS", default=90)
+CROWDSAFE_RECORDINGS_RETENTION_DAYS = env.int("CROWDSAFE_RECORDINGS_RETENTION_DAYS", default=7)
+CROWDSAFE_LOGS_RETENTION_DAYS = env.int("CROWDSAFE_LOGS_RETENTION_DAYS", default=90)
+CROWDSAFE_RECORDING_SEGMENT_SECONDS = env.int("CROWDSAFE_RECORDING_SEGMENT_SECONDS", default=300)
+
+# --- detector ---------------------------------------------------------------------------
+
+CROWDSAFE_DETECTOR_MODEL = env.str(
+    "CROWDSAFE_DETECTOR_MODEL", default=str(BASE_DIR / "models" / "yolo11s.pt")
+)
+CROWDSAFE_DETECTOR_DEVICE = env.str("CROWDSAFE_DETECTOR_DEVICE", default="auto")
+CROWDSAFE_DETECTOR_IMGSZ = env.int("CROWDSAFE_DETECTOR_IMGSZ", default=960)
+CROWDSAFE_DETECTOR_CONF = env.float("CROWDSAFE_DETECTOR_CONF", default=0.25)
+CROWDSAFE_DETECTOR_IOU = env.float("CROWDSAFE_DETECTOR_IOU", default=0.5)
+CROWDSAFE_DETECTOR_ALLOW_DOWNLOAD = env.bool("CROWDSAFE_DETECTOR_ALLOW_DOWNLOAD", default=False)
+for _name, _value, _lo, _hi in (
+    ("CROWDSAFE_DETECTOR_CONF", CROWDSAFE_DETECTOR_CONF, 0.01, 0.99),
+    ("CROWDSAFE_DETECTOR_IOU", CROWDSAFE_DETECTOR_IOU, 0.05, 0.95),
+    ("CROWDSAFE_DETECTOR_IMGSZ", CROWDSAFE_DETECTOR_IMGSZ, 160, 4096),
+):
+    if not _lo <= _value <= _hi:
+        raise ImproperlyConfigured(f"{_name}={_value} is outside {_lo}..{_hi}.")
+
+# --- notifications ----------------------------------------------------------------------
+
+# Initial values; admins change them at run time (Settings page / admin), stored in the DB.
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+TELEGRAM_CHAT_IDS = env.list("TELEGRAM_CHAT_IDS", default=[])
+TELEGRAM_API_BASE = env.str("TELEGRAM_API_BASE", default="https://api.telegram.org")
+
+# --- Celery -----------------------------------------------------------------------------
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {"cameras.tasks.run_camera": {"queue": "streams"}}
+CELERY_TASK_ACKS_LATE = False  # camera runners are reconciled by beat, never redelivered
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULE: dict = {}  # filled by crowdsafe.celery from each app's schedule
+
+# --- DRF / JWT / OpenAPI -----------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsViewer"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"login": env.str("CROWDSAFE_LOGIN_THROTTLE", default="10/min")},
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_SECONDS", default=900)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_REFRESH_SECONDS", default=604800)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CrowdSafe API",
+    "DESCRIPTION": "Crowd density monitoring and crush-risk alerting.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- security (production) --------------------------------------------------------------
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+SECURE_REDIRECT_EXEMPT = [r"^api/system/health/?$"]
+X_FRAME_OPTIONS = "DENY"
+
+# --- logging ----------------------------------------------------------------------------
+
+LOG_LEVEL = env.str("CROWDSAFE_LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        # Warnings and errors of the platform land in the SystemLog table for admins.
+        "database": {"class": "crowdsafe.logging.DatabaseLogHandler", "level": "WARNING"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        name: {"handlers": ["console", "database"], "level": LOG_LEVEL, "propagate": False}
+        for name in ("crowdsafe", "accounts", "cameras", "analytics", "alerts", "reports", "celery")
+    },
+}

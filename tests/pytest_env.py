@@ -1,0 +1,26 @@
+"""Loaded before Django (see pyproject addopts): environment for the test run.
+
+Tests use production-like settings (DEBUG off) with a throwaway secret; everything
+else (DATABASE_URL, REDIS_URL) comes from the caller, as in CI.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x" * 40)
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
+os.environ.setdefault("CROWDSAFE_ENV_FILE", "/nonexistent")  # never read a developer's .env
+
+# The detector for tests: the small OpenVINO export shipped beside the repository.
+_repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+for _candidate in (
+    os.environ.get("CROWDSAFE_TEST_MODEL", ""),
+    os.path.join(_repo, "models", "yolo11n_int8_openvino_model"),
+    os.path.join(_repo, "..", "shared", "models", "yolo11n_int8_openvino_model"),
+):
+    if _candidate and os.path.exists(_candidate):
+        os.environ.setdefault("CROWDSAFE_TEST_MODEL", os.path.abspath(_candidate))
+        os.environ.setdefault("CROWDSAFE_DETECTOR_MODEL", os.path.abspath(_candidate))
+        os.environ.setdefault("CROWDSAFE_DETECTOR_IMGSZ", "640")  # that export is fixed at 640
+        break
