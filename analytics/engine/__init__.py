@@ -1,0 +1,48 @@
+"""CrowdSafe vision engine: detection, tracking, crowd analytics, risk and rendering.
+
+Plain Python on numpy, OpenCV, scikit-learn and Ultralytics; it never imports Django.
+"""
+
+from .config import CameraGeometry, DetectorConfig, EngineConfig, LineSpec, ZoneSpec
+from .detector import Detections, Detector, ModelLoadError, get_detector, load_detector
+from .engine import CrowdEngine
+from .geometry import Calibration, CalibrationError, compute_homography
+from .render import RenderOptions
+from .results import (
+    AnomalyResult,
+    ClusterResult,
+    FrameResult,
+    LineResult,
+    PersonResult,
+    TrackedBox,
+    TrendResult,
+    ZoneResult,
+)
+from .video import open_video_writer
+
+__all__ = [
+    "AnomalyResult",
+    "Calibration",
+    "CalibrationError",
+    "CameraGeometry",
+    "ClusterResult",
+    "CrowdEngine",
+    "Detections",
+    "Detector",
+    "DetectorConfig",
+    "EngineConfig",
+    "FrameResult",
+    "LineResult",
+    "LineSpec",
+    "ModelLoadError",
+    "PersonResult",
+    "RenderOptions",
+    "TrackedBox",
+    "TrendResult",
+    "ZoneResult",
+    "ZoneSpec",
+    "compute_homography",
+    "get_detector",
+    "load_detector",
+    "open_video_writer",
+]
