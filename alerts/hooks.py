@@ -1,0 +1,133 @@
+"""The camera runner's entry point into the alerts: `on_frame`, called for every frame.
+
+Per frame: the runtime settings (cached 3 s), the camera's zone overrides (cached 5 s), one
+Redis round trip to load the rule state and at most one to save what changed. The database
+is written only when something happens (raise, escalation, all-clear, a peak every 5 s of
+video while an alert is active). Nothing here raises into the runner.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+from typing import Any
+
+from alerts import services, state
+from alerts.rules import Action, KeyState, Thresholds, ZoneLimits, evaluate, merge_peak, step
+from crowdsafe.runtime_settings import get_runtime_settings
+
+logger = logging.getLogger("alerts")
+
+ZONE_CACHE_S = 5.0
+ERROR_LOG_EVERY_S = 30.0
+
+_lock = threading.Lock()
+_zone_cache: dict[int, tuple[float, dict[str, tuple[Any, ZoneLimits]]]] = {}
+_last_error_log: dict[int, float] = {}
+
+
+def on_frame(camera, result, annotated_jpeg: bytes | None) -> None:
+    """Run the alert rules on one processed frame (a FrameResult or its ``to_dict()``)."""
+    try:
+        process_frame(camera, result, annotated_jpeg)
+    except Exception:  # noqa: BLE001 - never take the camera down; say so (throttled)
+        camera_id = getattr(camera, "pk", None)
+        now = time.monotonic()
+        with _lock:
+            due = now - _last_error_log.get(camera_id, -ERROR_LOG_EVERY_S) >= ERROR_LOG_EVERY_S
+            if due:
+                _last_error_log[camera_id] = now
+        if due:
+            logger.exception("Alert rules failed for camera %s", camera_id)
+
+
+def process_frame(camera, result, annotated_jpeg: bytes | None, *, now: float | None = None) -> list[Action]:
+    """`on_frame` without the safety net; `now` (wall clock, epoch s) is for tests."""
+    s = get_runtime_settings()
+    if not s.alerts_enabled:
+        return []
+    if isinstance(result, dict):
+        frame = {k: v for k, v in result.items() if k != "persons"}
+    else:
+        frame = result.to_dict(include_persons=False)
+    ts = float(frame.get("timestamp") or 0.0)
+    now = time.time() if now is None else now
+    th = Thresholds.from_settings(s)
+    zones = _zones(camera.pk)
+    observations = evaluate(frame, th, {zone_id: limits for zone_id, (_, limits) in zones.items()})
+    cam_state = state.load(camera.pk, ts)
+    done: list[Action] = []
+    failure: Exception | None = None
+    for obs in observations:
+        st = cam_state.keys.get(obs.key)
+        if st is None:
+            st = cam_state.keys[obs.key] = KeyState()
+        before = copy.deepcopy(st)
+        for action in step(st, obs, ts, now, th):
+            try:
+                _apply(camera, action, st, frame, annotated_jpeg, zones)
+            except Exception as exc:  # noqa: BLE001 - this key retries next frame; the others go on
+                cam_state.keys[obs.key] = before
+                failure = failure or exc
+                break
+            done.append(action)
+    state.save(cam_state, ts, now, th.cooldown_s)
+    if failure is not None:
+        raise failure
+    return done
+
+
+def _apply(camera, action: Action, st: KeyState, frame: dict, jpeg: bytes | None, zones: dict) -> None:
+    obs = action.observation
+    if action.kind == "raise":
+        _raise(camera, st, obs, frame, jpeg, zones)
+    elif action.kind == "escalate":
+        if services.escalate_alert(action.alert_id, obs, peak=action.peak, jpeg=jpeg) is None:
+            state.untrack(st)  # resolved meanwhile: a new alert at the higher level
+            _raise(camera, st, obs, frame, jpeg, zones)
+    elif action.kind == "reactivate":
+        if services.reactivate_alert(action.alert_id, obs, peak=action.peak) is None:
+            state.untrack(st)  # resolved meanwhile; fires again once the cooldown ends
+    elif action.kind == "peak":
+        if not services.record_peak(action.alert_id, action.peak, changed=action.peak_changed):
+            state.untrack(st)
+    elif action.kind == "all_clear":
+        th_after = get_runtime_settings().all_clear_after_s
+        if services.mark_all_clear(action.alert_id, peak=action.peak, safe_for_s=th_after) is None:
+            state.untrack(st)
+
+
+def _raise(camera, st: KeyState, obs, frame: dict, jpeg: bytes | None, zones: dict) -> None:
+    zone = zones.get(str(obs.zone_id), (None, None))[0] if obs.zone_id is not None else None
+    alert = services.raise_alert(camera, obs, frame=frame, jpeg=jpeg, zone=zone)
+    st.alert_id = alert.pk
+    st.level = obs.level
+    st.peak = {}
+    merge_peak(st.peak, obs.figures)
+
+
+def _zones(camera_id: int) -> dict[str, tuple[Any, ZoneLimits]]:
+    """The camera's zones by id (as text) with their density overrides, cached briefly."""
+    now = time.monotonic()
+    with _lock:
+        cached = _zone_cache.get(camera_id)
+        if cached is not None and now - cached[0] < ZONE_CACHE_S:
+            return cached[1]
+    from cameras.models import Zone
+
+    zones = {
+        str(z.pk): (z, ZoneLimits(z.name, z.density_warning, z.density_critical))
+        for z in Zone.objects.filter(camera_id=camera_id)
+    }
+    with _lock:
+        _zone_cache[camera_id] = (now, zones)
+    return zones
+
+
+def forget_caches() -> None:
+    """Drop the per-process caches (tests; a runner picks changes up within seconds anyway)."""
+    with _lock:
+        _zone_cache.clear()
+        _last_error_log.clear()

@@ -1,0 +1,31 @@
+"""Read-only alert queries (counts and statistics for badges, pages and the API)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+
+from alerts.models import Alert, AlertLevel, AlertStatus, AlertTrigger
+
+
+def unacknowledged_count() -> int:
+    """Alerts nobody has acknowledged yet (status open)."""
+    return Alert.objects.filter(status=AlertStatus.OPEN).count()
+
+
+def _counts(queryset: QuerySet, field: str, choices) -> dict[str, int]:
+    found = {row[field]: row["n"] for row in queryset.order_by().values(field).annotate(n=Count("id"))}
+    return {value: found.get(value, 0) for value in choices.values}
+
+
+def alert_statistics(queryset: QuerySet | None = None) -> dict:
+    """Totals by level, status and trigger (every choice present, zeros included)."""
+    qs = Alert.objects.all() if queryset is None else queryset
+    by_status = _counts(qs, "status", AlertStatus)
+    return {
+        "total": sum(by_status.values()),
+        "by_level": _counts(qs, "level", AlertLevel),
+        "by_status": by_status,
+        "by_trigger": _counts(qs, "trigger", AlertTrigger),
+        "unacknowledged": by_status[AlertStatus.OPEN],
+        "unresolved": by_status[AlertStatus.OPEN] + by_status[AlertStatus.ACKNOWLEDGED],
+    }

@@ -1,0 +1,35 @@
+"""Human-readable alert messages (plain text; escaping is the job of each channel)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alerts.rules import DENSITY, RISK_LEVEL, SURGE, Observation
+
+
+def _scope(fig: dict[str, Any]) -> str:
+    return f" in zone {fig['zone_name']}" if fig.get("zone_name") else ""
+
+
+def describe(obs: Observation, level: str | None = None) -> str:
+    """One sentence saying what crossed which threshold, with the key figures."""
+    fig = obs.figures
+    level = level or obs.level or ""
+    people = f"{fig['count']} people"
+    density = f"{fig['density']:.2f} p/m²"
+    risk = f"risk {fig['risk_score'] * 100:.0f}%"
+    where = _scope(fig)
+    if obs.trigger == RISK_LEVEL:
+        return f"{level}: crowd risk {fig['risk_level']}{where} ({risk}, {people}, density {density})."
+    if obs.trigger == DENSITY:
+        limit = f" (threshold {obs.threshold:.2f} p/m²)" if obs.threshold else ""
+        return f"{level}: density {density}{where}{limit}, {people}, {risk}."
+    if obs.trigger == SURGE:
+        return (
+            f"{level}: sudden surge {fig['surge']:.2f}{where}, count changing "
+            f"{fig['count_rate']:+.1f} people/s, {people}, {risk}."
+        )
+    return (
+        f"{level}: crowd stagnating{where} at {density} moving {fig['avg_speed']:.2f} m/s, "
+        f"{people}, {risk}."
+    )
