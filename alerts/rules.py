@@ -22,8 +22,9 @@ SAFE = "SAFE"
 _RANK = {None: 0, "SAFE": 0, "CAUTION": 1, WARNING: 2, CRITICAL: 3}
 
 RISK_LEVEL, DENSITY, SURGE, STAGNATION = "risk_level", "density", "surge", "stagnation"
-CAMERA_TRIGGERS = (RISK_LEVEL, DENSITY, SURGE, STAGNATION)
-ZONE_TRIGGERS = (RISK_LEVEL, DENSITY)  # zones have no surge / stagnation figures of their own
+# The risk level comes last: it only fires for what the specific triggers do not explain.
+CAMERA_TRIGGERS = (DENSITY, SURGE, STAGNATION, RISK_LEVEL)
+ZONE_TRIGGERS = (DENSITY, RISK_LEVEL)  # zones have no surge / stagnation figures of their own
 
 PEAK_FLUSH_S = 5.0  # video seconds between peak writes (and resolved checks) of an open alert
 PEAK_KEYS = ("count", "density", "risk_score", "surge", "pressure", "flow_coherence", "max_speed")
@@ -144,10 +145,15 @@ def evaluate(
         scope_safe = fig["risk_level"] == SAFE
         triggers = CAMERA_TRIGGERS if zone is None else ZONE_TRIGGERS
         limits = zone_limits.get(zone_id) or zone_limits.get(str(zone_id)) or ZoneLimits()
+        explained = 0  # the highest level a specific trigger of this scope accounts for
         for trigger in triggers:
             threshold: float | None = None
             if trigger == RISK_LEVEL:
+                # The risk level alone fires only what no specific trigger explains: the engine
+                # lifts risk to the density level, and one crowding event must raise one alert.
                 level = fig["risk_level"] if rank(fig["risk_level"]) >= rank(WARNING) else None
+                if rank(level) <= explained:
+                    level = None
             elif trigger == DENSITY:
                 warning = limits.density_warning or th.density_warning
                 critical = limits.density_critical or max(th.density_critical, warning)
@@ -163,6 +169,8 @@ def evaluate(
                     else None
                 )
                 threshold = th.density_warning
+            if trigger != RISK_LEVEL:
+                explained = max(explained, rank(level))
             key = f"{'-' if zone_id is None else zone_id}:{trigger}"
             observations.append(
                 Observation(key, zone_id, trigger, level, scope_safe and level is None, fig, threshold)

@@ -49,7 +49,7 @@ def test_evaluate_levels_per_trigger_and_zone_overrides():
         "4:risk_level",
     ]
     assert obs["-:density"].level == "WARNING" and obs["-:density"].threshold == 4.0
-    assert obs["-:risk_level"].level == "WARNING"
+    assert obs["-:risk_level"].level is None  # density, surge and stagnation explain it
     assert obs["-:surge"].level == "CRITICAL"  # 0.85 >= (1 + 0.6) / 2
     assert obs["-:stagnation"].level == "WARNING"
     assert obs["3:density"].level == "WARNING" and obs["3:density"].threshold == 2.0  # override wins

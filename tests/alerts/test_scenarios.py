@@ -36,7 +36,8 @@ def test_rising_density_warning_then_immediate_critical_then_all_clear(camera):
 
     feed(on_frame, camera, 10, 20, density=4.5)
     alerts = by_trigger()
-    assert set(alerts) == {"density", "risk_level"}  # the engine's risk level follows the density
+    # One crowding event, one alert: the risk level that follows the density adds none.
+    assert set(alerts) == {"density"}
     density = alerts["density"]
     assert density.level == "WARNING" and density.status == "open" and density.zone is None
     assert density.video_time_s == pytest.approx(12.0)  # 10.0 + the 2 s debounce
@@ -48,13 +49,13 @@ def test_rising_density_warning_then_immediate_critical_then_all_clear(camera):
 
     feed(on_frame, camera, 20, 21, density=6.5)  # one second is enough: escalation is immediate
     density.refresh_from_db()
-    assert Alert.objects.count() == 2
+    assert Alert.objects.count() == 1
     assert density.level == "CRITICAL" and actions(density) == ["raised", "escalated"]
     assert density.metrics["escalation"]["scope"]["timestamp"] == pytest.approx(20.0)
     assert density.metrics["scope"]["density"] == 4.5  # what raised it is kept
 
     feed(on_frame, camera, 21, 40, density=6.5)  # persists: updated, never duplicated
-    assert Alert.objects.count() == 2
+    assert Alert.objects.count() == 1
     density.refresh_from_db()
     assert density.peak_metrics["density"] == 6.5 and density.peak_metrics["risk_level"] == "CRITICAL"
 
@@ -65,7 +66,7 @@ def test_rising_density_warning_then_immediate_critical_then_all_clear(camera):
     for alert in Alert.objects.all():
         assert actions(alert) == ["raised", "escalated", "all_clear"]
         assert alert.all_clear_at is not None and alert.status == "open"  # still to be resolved
-    assert Alert.objects.count() == 2
+    assert Alert.objects.count() == 1
 
 
 def test_flicker_around_the_threshold_gives_at_most_one_alert(camera):
@@ -86,25 +87,25 @@ def test_flicker_around_the_threshold_gives_at_most_one_alert(camera):
 def test_no_duplicate_inside_the_cooldown_even_after_a_restart_or_a_resolve(camera, operator_user):
     feed(on_frame, camera, 0, 5, density=4.5)
     first = by_trigger()
-    assert set(first) == {"density", "risk_level"}
+    assert set(first) == {"density"}
 
     # The runner restarts: its video clock starts again at 0 and its process caches are gone.
     forget_caches()
     feed(on_frame, camera, 0, 10, density=4.5)
-    assert Alert.objects.count() == 2
+    assert Alert.objects.count() == 1
 
-    # An operator resolves both while the crowd is still dense: quiet inside the cooldown...
+    # An operator resolves it while the crowd is still dense: quiet inside the cooldown...
     for alert in first.values():
         resolve_alert(alert, user=operator_user, note="stewards sent")
     feed(on_frame, camera, 10, 20, density=4.5)
-    assert Alert.objects.count() == 2
+    assert Alert.objects.count() == 1
     # ...and a new alert as soon as it ends, since the condition still holds.
     later = time.time() + 61
     for ts in timeline(20, 21):
         process_frame(camera, make_frame(ts, 4.5), jpeg(), now=later)
-    assert Alert.objects.count() == 4
+    assert Alert.objects.count() == 2
     new = Alert.objects.filter(status="open")
-    assert {a.trigger for a in new} == {"density", "risk_level"}
+    assert {a.trigger for a in new} == {"density"}
     assert all(a.video_time_s == pytest.approx(20.0) for a in new)
 
 

@@ -95,8 +95,9 @@ def test_bad_notes_are_refused(alert, operator_user):
 
 
 def test_statistics_by_level_status_and_trigger(camera, operator_user):
-    feed(on_frame, camera, 0, 3, density=4.5)  # density + risk_level, WARNING
+    feed(on_frame, camera, 0, 3, density=4.5)  # density WARNING
     feed(on_frame, camera, 3, 6, density=1.0, surge=0.9)  # + surge CRITICAL
+    feed(on_frame, camera, 6, 9, density=1.0, risk_level="WARNING")  # + risk level, unexplained
     acknowledge_alert(Alert.objects.get(trigger="surge"), user=operator_user)
     resolve_alert(Alert.objects.get(trigger="risk_level"), user=operator_user)
     stats = alert_statistics()
