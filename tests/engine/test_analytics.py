@@ -269,9 +269,7 @@ def test_trend_labels_and_forecast():
 
 
 def test_zones_count_density_and_area_from_homography():
-    zone = ZoneSpec(
-        id=3, name="stage", polygon=[(0, 0), (0.5, 0), (0.5, 0.5), (0, 0.5)], capacity=10
-    )
+    zone = ZoneSpec(id=3, name="stage", polygon=[(0, 0), (0.5, 0), (0.5, 0.5), (0, 0.5)], capacity=10)
     small = ZoneSpec(
         id=4,
         name="exit",
@@ -281,9 +279,7 @@ def test_zones_count_density_and_area_from_homography():
         density_critical=2.0,
     )
     eng = CrowdEngine(None, EngineConfig(), calibrated_geometry(zones=[zone, small]))
-    pos = np.vstack(
-        [grid(8, origin=(1, 1), spacing=1.0, cols=4), [[15.0, 15.0], [16, 16], [17, 17]]]
-    )
+    pos = np.vstack([grid(8, origin=(1, 1), spacing=1.0, cols=4), [[15.0, 15.0], [16, 16], [17, 17]]])
     r = eng.analyse((boxes_at(pos), np.arange(len(pos)), None), 0.0, FRAME)
     z3, z4 = r.zones
     assert (z3.id, z3.count, z3.area_m2) == (3, 8, pytest.approx(100.0))
@@ -364,9 +360,7 @@ def test_risk_weights_are_configurable_and_levels_follow_cutoffs():
     assert parts["density"] == pytest.approx(0.5) and parts["velocity"] == pytest.approx(1.0)
     assert score == pytest.approx(0.4 * 0.5 + 0.3 + 0.3)
     assert risk_level(score, cfg) == "CRITICAL"
-    cfg2 = EngineConfig(
-        weight_density=1.0, weight_surge=0.0, weight_velocity=0.0, density_floor=False
-    )
+    cfg2 = EngineConfig(weight_density=1.0, weight_surge=0.0, weight_velocity=0.0, density_floor=False)
     score2, _ = risk_score(RiskInputs(4.0, 1.0, 0.2, 0.0, 0.0), cfg2)
     assert score2 == pytest.approx(0.5) and risk_level(score2, cfg2) == "WARNING"
     assert risk_level(0.2499, cfg) == "SAFE" and risk_level(0.25, cfg) == "CAUTION"

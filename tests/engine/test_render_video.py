@@ -43,9 +43,7 @@ ALL_OFF = RenderOptions(
 @pytest.fixture(scope="module")
 def scene():
     """A moving crowd with clusters, close pairs, a zone and a line, in a grey frame."""
-    zone = ZoneSpec(
-        id=1, name="Z", polygon=[(0.55, 0.55), (0.95, 0.55), (0.95, 0.95), (0.55, 0.95)]
-    )
+    zone = ZoneSpec(id=1, name="Z", polygon=[(0.55, 0.55), (0.95, 0.55), (0.95, 0.95), (0.55, 0.95)])
     line = LineSpec(id=1, name="L", p1=(0.05, 0.9), p2=(0.45, 0.9))
     eng = CrowdEngine(None, EngineConfig(), calibrated_geometry(zones=[zone], lines=[line]))
     rng = np.random.default_rng(2)

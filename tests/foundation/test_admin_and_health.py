@@ -59,8 +59,15 @@ def test_admin_keeps_the_token_when_the_field_is_left_empty(client_as, admin_use
     url = reverse("admin:crowdsafe_runtimesettings_change", args=[get_runtime_settings().pk])
     form = client.get(url).context["adminform"].form
     data = {name: form.initial.get(name, "") for name in form.fields}
-    data.update({"telegram_bot_token": "", "alert_cooldown_s": 90, "telegram_enabled": "",
-                 "alerts_enabled": "on", "clear_token": ""})
+    data.update(
+        {
+            "telegram_bot_token": "",
+            "alert_cooldown_s": 90,
+            "telegram_enabled": "",
+            "alerts_enabled": "on",
+            "clear_token": "",
+        }
+    )
     data = {k: v for k, v in data.items() if v is not None and v is not False}
     response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors

@@ -24,8 +24,14 @@ def test_camera_defaults_are_the_product_defaults(camera):
 
 @pytest.mark.parametrize(
     "field, value",
-    [("area_m2", 0.0), ("area_m2", -5), ("capacity", 0), ("target_fps", 0.1), ("target_fps", 120),
-     ("source_type", "ftp")],
+    [
+        ("area_m2", 0.0),
+        ("area_m2", -5),
+        ("capacity", 0),
+        ("target_fps", 0.1),
+        ("target_fps", 120),
+        ("source_type", "ftp"),
+    ],
 )
 def test_camera_rejects_bad_figures(camera, field, value):
     setattr(camera, field, value)
@@ -71,8 +77,11 @@ def test_zone_polygon_validation(camera, polygon, message):
 
 def test_zone_thresholds_must_rise(camera):
     zone = Zone(
-        camera=camera, name="Z", polygon=[[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]],
-        density_warning=5, density_critical=3,
+        camera=camera,
+        name="Z",
+        polygon=[[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]],
+        density_warning=5,
+        density_critical=3,
     )
     with pytest.raises(ValidationError, match="critical density must be above"):
         zone.full_clean()

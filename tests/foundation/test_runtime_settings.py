@@ -63,8 +63,13 @@ def test_weights_that_sum_to_one_are_accepted(db):
 
 
 def test_token_is_masked(db):
-    update_runtime_settings({"telegram_bot_token": "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ", "telegram_chat_ids": "-100123, 42",
-                             "telegram_enabled": True})
+    update_runtime_settings(
+        {
+            "telegram_bot_token": "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            "telegram_chat_ids": "-100123, 42",
+            "telegram_enabled": True,
+        }
+    )
     s = get_runtime_settings()
     assert s.masked_token == "…WXYZ"
     assert s.chat_id_list == ["-100123", "42"]

@@ -29,8 +29,11 @@ def _run_manage(env_overrides: dict[str, str], *args: str) -> subprocess.Complet
 
 @pytest.mark.parametrize(
     "secret, message",
-    [(None, "SECRET_KEY must be set"), ("django-insecure-crowdsafe-development-only", "SECRET_KEY must be set"),
-     ("short", "at least 50 characters")],
+    [
+        (None, "SECRET_KEY must be set"),
+        ("django-insecure-crowdsafe-development-only", "SECRET_KEY must be set"),
+        ("short", "at least 50 characters"),
+    ],
 )
 def test_production_refuses_to_start_without_a_real_secret(secret, message):
     env = {"DEBUG": "false"}
@@ -43,9 +46,16 @@ def test_production_refuses_to_start_without_a_real_secret(secret, message):
 
 def test_check_deploy_is_clean_with_production_settings():
     result = _run_manage(
-        {"DEBUG": "false", "SECRET_KEY": PROD_SECRET, "ALLOWED_HOSTS": "crowdsafe.example.org",
-         "CSRF_TRUSTED_ORIGINS": "https://crowdsafe.example.org"},
-        "check", "--deploy", "--fail-level", "WARNING",
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": PROD_SECRET,
+            "ALLOWED_HOSTS": "crowdsafe.example.org",
+            "CSRF_TRUSTED_ORIGINS": "https://crowdsafe.example.org",
+        },
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -64,7 +74,9 @@ def test_migrations_are_complete(db):
 
 
 def test_create_admin_with_arguments(db, django_user_model):
-    call_command("create_admin", "--username", "ops", "--password", "a-Long-unusual-pass-42", stdout=StringIO())
+    call_command(
+        "create_admin", "--username", "ops", "--password", "a-Long-unusual-pass-42", stdout=StringIO()
+    )
     user = django_user_model.objects.get(username="ops")
     assert user.role == "admin" and user.is_staff and user.check_password("a-Long-unusual-pass-42")
 
@@ -86,8 +98,11 @@ def test_create_admin_generates_and_prints_a_password_once(db, django_user_model
 
 @pytest.mark.parametrize(
     "args, message",
-    [(["--username", "x1"], "Give --password"), (["--username", "x2", "--password", "123"], "too short"),
-     (["--username", "bad name!", "--password", "a-Long-unusual-pass-42"], "valid username")],
+    [
+        (["--username", "x1"], "Give --password"),
+        (["--username", "x2", "--password", "123"], "too short"),
+        (["--username", "bad name!", "--password", "a-Long-unusual-pass-42"], "valid username"),
+    ],
 )
 def test_create_admin_refuses_bad_input(db, monkeypatch, args, message):
     monkeypatch.delenv("CROWDSAFE_ADMIN_PASSWORD", raising=False)
@@ -96,7 +111,9 @@ def test_create_admin_refuses_bad_input(db, monkeypatch, args, message):
 
 
 def test_create_admin_twice(db):
-    call_command("create_admin", "--username", "twice", "--password", "a-Long-unusual-pass-42", stdout=StringIO())
+    call_command(
+        "create_admin", "--username", "twice", "--password", "a-Long-unusual-pass-42", stdout=StringIO()
+    )
     with pytest.raises(CommandError, match="already exists"):
         call_command("create_admin", "--username", "twice", "--password", "a-Long-unusual-pass-42")
     out = StringIO()

@@ -1,0 +1,46 @@
+"""The analytics page's selector: camera, zone, a preset or a custom range, and the bucket."""
+
+from __future__ import annotations
+
+from django import forms
+
+from cameras.models import Camera, Zone
+
+PRESET_CHOICES = [("1h", "1H"), ("24h", "24H"), ("7d", "7D"), ("30d", "30D"), ("custom", "Custom")]
+BUCKET_CHOICES = [("auto", "Automatic"), ("hourly", "Hourly"), ("daily", "Daily"), ("weekly", "Weekly")]
+EXPORT_FORMATS = {"csv": "CSV", "docx": "DOCX", "pdf": "PDF", "md": "Markdown"}
+
+
+class AnalyticsForm(forms.Form):
+    camera = forms.ModelChoiceField(queryset=Camera.objects.order_by("name"), empty_label=None)
+    zone = forms.ModelChoiceField(queryset=Zone.objects.none(), required=False, empty_label="Whole camera")
+    preset = forms.ChoiceField(choices=PRESET_CHOICES, required=False, initial="24h")
+    start = forms.DateTimeField(
+        label="From", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    end = forms.DateTimeField(
+        label="To", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    bucket = forms.ChoiceField(label="Buckets", choices=BUCKET_CHOICES, required=False, initial="auto")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        camera_id = self.data.get("camera") or self.initial.get("camera")
+        camera_id = getattr(camera_id, "pk", camera_id)
+        if str(camera_id or "").isdigit():
+            self.fields["zone"].queryset = Zone.objects.filter(camera_id=int(camera_id))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        preset = data.get("preset") or ("custom" if data.get("start") or data.get("end") else "24h")
+        data["preset"] = preset
+        if preset == "custom" and not data.get("start"):
+            self.add_error("start", "Choose the start of the custom range.")
+        return data
+
+    def range_args(self) -> tuple[str | None, object, object]:
+        """(preset, start, end) for analytics.selectors.resolve_range."""
+        data = self.cleaned_data
+        if data["preset"] != "custom":
+            return data["preset"], None, None
+        return None, data.get("start"), data.get("end")

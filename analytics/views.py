@@ -1,0 +1,161 @@
+"""Analytics page: history charts, summary cards, raw rows and exports for a camera or zone.
+
+Figures come from `analytics.selectors` (down-sampled history, cached partial aggregates);
+the charts are drawn by Chart.js from a JSON island the page renders, so a preset or a
+custom range is one htmx request that returns the whole results block.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_GET
+
+from accounts.permissions import role_required
+from accounts.roles import Role
+from analytics.forms import EXPORT_FORMATS, AnalyticsForm
+from cameras.models import Camera
+from crowdsafe.views import apply_validation_error, render_page
+
+CHART_POINTS = 500
+RAW_PAGE_SIZE = 50
+
+
+def chart_series(rows: list[dict], bucketed: bool, span_s: float) -> dict[str, list]:
+    """Chart.js inputs: labels in the display zone plus the four series."""
+    if bucketed:
+        fmt = "%d %b %H:%M" if span_s <= 7 * 86400 else "%d %b %Y"
+    else:
+        fmt = "%H:%M:%S" if span_s <= 3600 else "%d %b %H:%M"
+    labels, count, density, risk, speed = [], [], [], [], []
+    tz = timezone.get_current_timezone()
+    for row in rows:
+        at = parse_datetime(row["bucket"] if bucketed else row["timestamp"])
+        labels.append(at.astimezone(tz).strftime(fmt) if at else "")
+        if bucketed:
+            count.append(row["avg_count"])
+            density.append(row["avg_density"])
+            risk.append(round(row["avg_risk"] * 100, 1))
+            speed.append(row["avg_velocity"])
+        else:
+            count.append(row["count"])
+            density.append(row["density"])
+            risk.append(round(row["risk_score"] * 100, 1))
+            speed.append(row["avg_speed"])
+    return {"labels": labels, "count": count, "density": density, "risk": risk, "speed": speed}
+
+
+def raw_rows(camera: Camera, start: datetime, end: datetime, zone=None):
+    from analytics.selectors import metrics_queryset
+
+    return metrics_queryset(camera, start, end, zone=zone).order_by("-timestamp")
+
+
+def analytics_results(form: AnalyticsForm, page_number: str | None) -> dict[str, Any]:
+    """Everything the results block shows; raises ValidationError on a bad range."""
+    from analytics.selectors import metrics_aggregate, metrics_history, metrics_summary, resolve_range
+
+    camera, zone = form.cleaned_data["camera"], form.cleaned_data.get("zone")
+    start, end = resolve_range(*form.range_args())
+    bucket = form.cleaned_data.get("bucket") or "auto"
+    if bucket == "auto":
+        rows = metrics_history(camera, start, end, zone=zone, max_points=CHART_POINTS)
+    else:
+        rows = metrics_aggregate(camera, start, end, bucket=bucket, zone=zone)
+    series = chart_series(rows, bucket != "auto", (end - start).total_seconds())
+    summary = metrics_summary(camera, start, end, zone=zone)
+    return {
+        "camera": camera,
+        "zone": zone,
+        "start": start,
+        "end": end,
+        "summary": summary,
+        "series": series,
+        "bucket": bucket,
+    }
+
+
+def raw_page(form: AnalyticsForm, page_number: str | None):
+    """One page of stored rows, newest first (loaded only when the table is opened)."""
+    from analytics.selectors import resolve_range
+
+    start, end = resolve_range(*form.range_args())
+    camera, zone = form.cleaned_data["camera"], form.cleaned_data.get("zone")
+    return Paginator(raw_rows(camera, start, end, zone), RAW_PAGE_SIZE).get_page(page_number)
+
+
+def _bound_form(request: HttpRequest) -> AnalyticsForm | None:
+    first = Camera.objects.order_by("name").first()
+    if first is None:
+        return None
+    data = request.GET.copy()
+    data.setdefault("camera", str(first.pk))
+    if "preset" not in data and not data.get("start"):
+        data["preset"] = "24h"
+    data.setdefault("bucket", "auto")
+    return AnalyticsForm(data)
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def analytics_page(request: HttpRequest) -> HttpResponse:
+    form = _bound_form(request)
+    context: dict[str, Any] = {"form": form, "export_formats": EXPORT_FORMATS}
+    status = 200
+    raw = bool(request.htmx and request.htmx.target == "raw-table")
+    if form is not None:
+        if form.is_valid():
+            try:
+                if raw:
+                    context["page"] = raw_page(form, request.GET.get("page"))
+                else:
+                    context.update(analytics_results(form, request.GET.get("page")))
+            except ValidationError as exc:
+                apply_validation_error(form, exc, {"interval": "bucket"})
+        if form.errors:
+            status = 400
+        query = request.GET.copy()
+        query.pop("page", None)
+        context["query"] = query.urlencode()
+    if raw:
+        return render(request, "partials/analytics_raw.html", context, status=status)
+    if request.htmx and request.htmx.target == "analytics-results":
+        return render(request, "partials/analytics_results.html", context, status=status)
+    return render_page(request, "pages/analytics.html", "analytics", context, status=status)
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def analytics_export(request: HttpRequest) -> HttpResponse:
+    """A CSV, DOCX, PDF or Markdown report of the selected range (built by `reports`)."""
+    from analytics.selectors import resolve_range
+
+    fmt = request.GET.get("format", "")
+    form = _bound_form(request)
+    if fmt not in EXPORT_FORMATS:
+        return _bad_request(f"Unknown format '{fmt}'; use csv, docx, pdf or md.")
+    if form is None or not form.is_valid():
+        errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in (form.errors.items() if form else []))
+        return _bad_request(errors or "No camera to export.")
+    try:
+        start, end = resolve_range(*form.range_args())
+    except ValidationError as exc:
+        return _bad_request(" ".join(exc.messages))
+    return build_export(form.cleaned_data["camera"], start, end, fmt, form.cleaned_data.get("zone"))
+
+
+def _bad_request(message: str) -> HttpResponse:
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+
+
+def build_export(camera: Camera, start: datetime, end: datetime, fmt: str, zone=None) -> HttpResponse:
+    from reports.exports import export_response
+
+    return export_response(camera, start, end, fmt=fmt, zone=zone)

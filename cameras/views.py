@@ -1,0 +1,472 @@
+"""Camera pages: list, add/edit/delete, upload, test connection, start/stop, the live camera
+view, zones and calibration on a still frame, and recordings with in-browser playback.
+
+Writes go through `cameras.services` (validation lives there); views only translate forms
+and errors. Viewers read, operators start and stop, admins change configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.permissions import role_required
+from accounts.roles import Role
+from cameras.forms import (
+    CalibrationForm,
+    CameraForm,
+    LineForm,
+    RecordingFilterForm,
+    TestConnectionForm,
+    UploadForm,
+    ZoneForm,
+)
+from cameras.models import Camera, CountingLine, Recording, SourceType, Zone
+from crowdsafe.views import apply_validation_error, latest_alerts, render_page
+
+LIVE_CHART_MINUTES = 5
+UPLOAD_ERROR_FIELDS = {"file": "video", "uploaded_file": "video", "upload": "video"}
+
+
+def stream_url(camera: Camera) -> str:
+    return f"/api/cameras/{camera.pk}/stream/"
+
+
+def source_label(camera: Camera) -> str:
+    from cameras.sources import describe_source
+
+    return describe_source(camera.source_type, camera.source) if camera.source else "—"
+
+
+def htmx_redirect(request: HttpRequest, url: str) -> HttpResponse:
+    """Redirect a normal request, or tell htmx to navigate (after an XHR upload)."""
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+# --- list and configuration ---------------------------------------------------------------
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def camera_list(request: HttpRequest) -> HttpResponse:
+    cameras = list(Camera.objects.order_by("name"))
+    rows = [{"camera": c, "source": source_label(c)} for c in cameras]
+    return render_page(request, "pages/cameras.html", "cameras", {"rows": rows})
+
+
+def _save_camera(request: HttpRequest, form: CameraForm, camera: Camera | None) -> Camera | None:
+    """Create or update through the services; on a ValidationError nothing is kept."""
+    from cameras.services import create_camera, save_upload, update_camera
+
+    try:
+        with transaction.atomic():
+            fields = form.service_fields()
+            if camera is None:
+                camera = create_camera(user=request.user, **fields)
+            else:
+                camera = update_camera(camera, user=request.user, **fields)
+            video = form.cleaned_data.get("video")
+            if video:
+                camera = save_upload(camera, video, user=request.user)
+    except ValidationError as exc:
+        apply_validation_error(form, exc, UPLOAD_ERROR_FIELDS)
+        return None
+    return camera
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.ADMIN)
+def camera_add(request: HttpRequest) -> HttpResponse:
+    return _camera_form_page(request, None)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.ADMIN)
+def camera_edit(request: HttpRequest, camera_id: int) -> HttpResponse:
+    return _camera_form_page(request, get_object_or_404(Camera, pk=camera_id))
+
+
+def _camera_form_page(request: HttpRequest, camera: Camera | None) -> HttpResponse:
+    status = 200
+    if request.method == "POST":
+        form = CameraForm(request.POST, request.FILES, instance=camera)
+        if form.is_valid():
+            saved = _save_camera(request, form, camera)
+            if saved is not None:
+                messages.success(request, f"Camera “{saved.name}” saved.")
+                return htmx_redirect(request, reverse("camera_detail", args=[saved.pk]))
+        status = 400
+    else:
+        form = CameraForm(instance=camera)
+    context = {"form": form, "camera": camera, "test_form": TestConnectionForm()}
+    template = "partials/camera_form.html" if request.htmx else "pages/camera_form.html"
+    return render_page(request, template, "cameras", context, status=status)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def camera_upload(request: HttpRequest, camera_id: int) -> HttpResponse:
+    from cameras.services import save_upload
+
+    camera = get_object_or_404(Camera, pk=camera_id)
+    form = UploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            save_upload(camera, form.cleaned_data["video"], user=request.user)
+        except ValidationError as exc:
+            apply_validation_error(form, exc, UPLOAD_ERROR_FIELDS)
+        else:
+            messages.success(request, "Video uploaded.")
+            return htmx_redirect(request, reverse("camera_detail", args=[camera.pk]))
+    context = {"upload_form": form, "camera": camera}
+    return render(request, "partials/upload_form.html", context, status=400)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def camera_test_connection(request: HttpRequest) -> HttpResponse:
+    from cameras.sources import test_connection
+
+    form = TestConnectionForm(request.POST)
+    if not form.is_valid():
+        message = "Choose a source type and enter a source first."
+        return render(request, "partials/test_result.html", {"ok": False, "message": message}, status=400)
+    source = form.cleaned_data["source"]
+    camera_id = request.POST.get("camera_id", "")
+    if camera_id.isdigit():  # an edit form shows a masked URL: test the stored one
+        from cameras.sources import mask_source
+
+        camera = Camera.objects.filter(pk=int(camera_id)).first()
+        if camera is not None and source == mask_source(camera.source):
+            source = camera.source
+    result = test_connection(form.cleaned_data["source_type"], source)
+    return render(request, "partials/test_result.html", {"ok": result.ok, "message": result.message})
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.ADMIN)
+def camera_delete(request: HttpRequest, camera_id: int) -> HttpResponse:
+    from cameras.services import delete_camera
+
+    camera = get_object_or_404(Camera, pk=camera_id)
+    if request.method == "POST":
+        name = camera.name
+        delete_camera(camera, user=request.user)
+        messages.success(request, f"Camera “{name}” deleted.")
+        return redirect("cameras")
+    return render_page(request, "pages/camera_delete.html", "cameras", {"camera": camera})
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def camera_start(request: HttpRequest, camera_id: int) -> HttpResponse:
+    from cameras.services import start_camera
+
+    camera = get_object_or_404(Camera, pk=camera_id)
+    try:
+        started = start_camera(camera, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, f"“{camera.name}” cannot start: {' '.join(exc.messages)}")
+        return redirect(_back(request, camera))
+    if started:
+        messages.success(request, f"“{camera.name}” is starting.")
+    else:
+        messages.info(request, f"“{camera.name}” is already running.")
+    return redirect(_back(request, camera))
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def camera_stop(request: HttpRequest, camera_id: int) -> HttpResponse:
+    from cameras.services import stop_camera
+
+    camera = get_object_or_404(Camera, pk=camera_id)
+    stop_camera(camera, user=request.user)
+    messages.success(request, f"“{camera.name}” stopped.")
+    return redirect(_back(request, camera))
+
+
+def _back(request: HttpRequest, camera: Camera) -> str:
+    """Return to the page the button was on (only our own pages)."""
+    nxt = request.POST.get("next", "")
+    return nxt if re.fullmatch(r"/[\w/\-]*", nxt or "") and not nxt.startswith("//") else reverse("cameras")
+
+
+# --- camera view ---------------------------------------------------------------------------
+
+
+def live_chart_seed(camera: Camera) -> list[dict[str, Any]]:
+    """The last minutes of stored metrics, so the live chart does not start empty."""
+    from analytics.selectors import metrics_history
+
+    end = timezone.now()
+    rows = metrics_history(camera, end - timedelta(minutes=LIVE_CHART_MINUTES), end, max_points=300)
+    tz = timezone.get_current_timezone()
+    return [
+        {
+            "t": _as_local(row["timestamp"], tz),
+            "count": row.get("count") or 0,
+            "density": row.get("density") or 0,
+            "risk": round((row.get("risk_score") or 0) * 100, 1),
+        }
+        for row in rows
+    ]
+
+
+def _as_local(value, tz) -> str:
+    if isinstance(value, str):
+        from django.utils.dateparse import parse_datetime
+
+        value = parse_datetime(value) or value
+    return value.astimezone(tz).strftime("%H:%M:%S") if hasattr(value, "astimezone") else str(value)
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def camera_detail(request: HttpRequest, camera_id: int) -> HttpResponse:
+    from cameras.live import get_live_metrics
+
+    camera = get_object_or_404(Camera, pk=camera_id)
+    context = {
+        "camera": camera,
+        "source": source_label(camera),
+        "stream_url": stream_url(camera),
+        "live": get_live_metrics(camera.pk),
+        "alerts": latest_alerts(10, camera=camera),
+        "recordings": list(camera.recordings.order_by("-started_at")[:10]),
+        "zones": list(camera.zones.all()),
+        "chart_seed": live_chart_seed(camera),
+        "upload_form": UploadForm(),
+    }
+    return render_page(request, "pages/camera_detail.html", "cameras", context)
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def camera_frame(request: HttpRequest, camera_id: int) -> HttpResponse:
+    """A still JPEG of the camera: the latest live frame, else the first frame of its file."""
+    from cameras.live import get_latest_jpeg
+
+    camera = get_object_or_404(Camera, pk=camera_id)
+    jpeg = get_latest_jpeg(camera.pk)
+    if jpeg is None and camera.source_type == SourceType.FILE and camera.source:
+        jpeg = _first_frame_jpeg(camera)
+    if jpeg is None:
+        raise Http404("No frame is available: start the camera or upload a video.")
+    response = HttpResponse(jpeg, content_type="image/jpeg")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _first_frame_jpeg(camera: Camera) -> bytes | None:
+    import cv2
+
+    from cameras.sources import resolve_upload_path
+
+    try:
+        path = resolve_upload_path(camera.source)
+    except ValidationError:
+        return None
+    cap = cv2.VideoCapture(str(path))
+    try:
+        ok, frame = cap.read()
+    finally:
+        cap.release()
+    if not ok or frame is None:
+        return None
+    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return buf.tobytes() if ok else None
+
+
+# --- zones, counting lines, calibration ----------------------------------------------------
+
+
+def geometry(camera: Camera) -> dict[str, Any]:
+    return {
+        "zones": [{"id": z.pk, "name": z.name, "polygon": z.polygon} for z in camera.zones.all()],
+        "lines": [{"id": ln.pk, "name": ln.name, "points": ln.points} for ln in camera.lines.all()],
+        "calibration": camera.calibration_image_points or [],
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.ADMIN)
+def camera_zones(request: HttpRequest, camera_id: int) -> HttpResponse:
+    camera = get_object_or_404(Camera, pk=camera_id)
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    zone_form = ZoneForm(request.POST if action == "zone" else None, camera=camera, prefix="zone")
+    line_form = LineForm(request.POST if action == "line" else None, camera=camera, prefix="line")
+    calibration_form = CalibrationForm(
+        request.POST if action == "calibration" else None,
+        prefix="calibration",
+        initial={
+            "image_points": json.dumps(camera.calibration_image_points or []),
+            "world_points": json.dumps(camera.calibration_world_points or []),
+        },
+    )
+    status = 200
+    if action:
+        done = _apply_geometry_action(request, camera, action, zone_form, line_form, calibration_form)
+        if done:
+            return redirect("camera_zones", camera_id=camera.pk)
+        status = 400
+    context = {
+        "camera": camera,
+        "zone_form": zone_form,
+        "line_form": line_form,
+        "calibration_form": calibration_form,
+        "geometry": geometry(camera),
+        "zones": list(camera.zones.all()),
+        "lines": list(camera.lines.all()),
+    }
+    return render_page(request, "pages/camera_zones.html", "cameras", context, status=status)
+
+
+def _apply_geometry_action(request, camera, action, zone_form, line_form, calibration_form) -> bool:
+    if action in ("zone", "line"):
+        form = zone_form if action == "zone" else line_form
+        if form.is_valid():
+            form.save()
+            messages.success(request, f"{action.title()} “{form.instance.name}” saved.")
+            return True
+        return False
+    if action == "calibration":
+        from cameras.services import set_calibration
+
+        if calibration_form.is_valid():
+            try:
+                camera = set_calibration(
+                    camera,
+                    calibration_form.cleaned_data["image_points"],
+                    calibration_form.cleaned_data["world_points"],
+                )
+            except ValidationError as exc:
+                _calibration_errors(calibration_form, exc)
+                return False
+            error = camera.reprojection_error_m
+            shown = f"{error:.3f} m" if error is not None else "n/a"
+            messages.success(request, f"Calibration saved; reprojection error {shown}.")
+            return True
+        return False
+    if action in ("delete_zone", "delete_line"):
+        model = Zone if action == "delete_zone" else CountingLine
+        obj = model.objects.filter(camera=camera, pk=request.POST.get("id") or 0).first()
+        if obj is None:
+            messages.error(request, "That zone or line no longer exists.")
+            return False
+        obj.delete()
+        messages.success(request, f"“{obj.name}” deleted.")
+        return True
+    messages.error(request, "Unknown action.")
+    return False
+
+
+def _calibration_errors(form: CalibrationForm, exc: ValidationError) -> None:
+    names = {"calibration_image_points": "image_points", "calibration_world_points": "world_points"}
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            target = names.get(field, field)
+            form.add_error(target if target in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+# --- recordings -----------------------------------------------------------------------------
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def recording_list(request: HttpRequest) -> HttpResponse:
+    form = RecordingFilterForm(request.GET or None)
+    qs = Recording.objects.select_related("camera").order_by("-started_at")
+    if form.is_valid() and form.cleaned_data.get("camera"):
+        qs = qs.filter(camera=form.cleaned_data["camera"])
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    play = None
+    if request.GET.get("play", "").isdigit():
+        play = Recording.objects.filter(pk=int(request.GET["play"])).select_related("camera").first()
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("play", None)
+    context = {"form": form, "page": page, "play": play, "query": query.urlencode()}
+    return render_page(request, "pages/recordings.html", "recordings", context)
+
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def recording_file(request: HttpRequest, recording_id: int) -> HttpResponse:
+    """The video file, with HTTP Range support so the browser's player can seek."""
+    recording = get_object_or_404(Recording, pk=recording_id)
+    try:
+        path = Path(recording.file.path)
+    except (ValueError, NotImplementedError) as exc:
+        raise Http404("This recording has no file.") from exc
+    if not path.is_file():
+        raise Http404("The recording's file is missing.")
+    size = path.stat().st_size
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    match = _RANGE.match(request.headers.get("Range", ""))
+    if not match or (not match.group(1) and not match.group(2)):
+        response = FileResponse(path.open("rb"), content_type=content_type)
+        response["Accept-Ranges"] = "bytes"
+        return response
+    first, last = match.groups()
+    if first:
+        start, end = int(first), min(int(last) if last else size - 1, size - 1)
+    else:  # suffix range: the last N bytes
+        start, end = max(size - int(last), 0), size - 1
+    if start >= size or start > end:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    body = _file_slice(path, start, end - start + 1)
+    response = StreamingHttpResponse(body, status=206, content_type=content_type)
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Content-Length"] = str(end - start + 1)
+    response["Accept-Ranges"] = "bytes"
+    return response
+
+
+def _file_slice(path: Path, start: int, length: int, chunk: int = 256 * 1024):
+    with path.open("rb") as fh:
+        fh.seek(start)
+        while length > 0:
+            data = fh.read(min(chunk, length))
+            if not data:
+                break
+            length -= len(data)
+            yield data
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def recording_delete(request: HttpRequest, recording_id: int) -> HttpResponse:
+    from cameras.recordings import delete_recording
+
+    recording = get_object_or_404(Recording, pk=recording_id)
+    label = f"{recording.camera.name} {os.path.basename(recording.file.name)}"
+    delete_recording(recording)
+    messages.success(request, f"Recording {label} deleted.")
+    return redirect("recordings")

@@ -1,0 +1,183 @@
+"""Operator pages of the platform itself: the dashboard, runtime settings and the system log.
+
+Every page goes through `render_page`, which adds what the layout needs (the sidebar's
+unacknowledged-alert count, the active section). Views stay thin: reads are the small
+selector functions below or the other apps' selectors, writes are the apps' services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.permissions import role_required
+from accounts.roles import Role
+from cameras.models import Camera, CameraStatus, DesiredState
+from crowdsafe.forms import LogFilterForm, RuntimeSettingsForm
+from crowdsafe.models import SystemLog
+
+LIVE_STATUSES = (CameraStatus.RUNNING, CameraStatus.STARTING, CameraStatus.RECONNECTING)
+RISK_ORDER = ("SAFE", "CAUTION", "WARNING", "CRITICAL")
+
+
+def unacknowledged_alerts() -> int:
+    from alerts.services import unacknowledged_count
+
+    return unacknowledged_count()
+
+
+def render_page(
+    request: HttpRequest, template: str, nav: str, context: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
+    """Render a full page (or, for an htmx request, whatever template the view chose)."""
+    ctx = {"nav": nav, "unacknowledged_alerts": unacknowledged_alerts(), **(context or {})}
+    return render(request, template, ctx, status=status)
+
+
+def apply_validation_error(form, exc: ValidationError, aliases: dict[str, str] | None = None) -> None:
+    """Show a service's ValidationError on the form: field errors inline, the rest on top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            field = (aliases or {}).get(field, field)
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+# --- dashboard ----------------------------------------------------------------------------
+
+
+def live_cameras() -> list[dict[str, Any]]:
+    """Cameras that run (or should), each with its latest live figures from Redis."""
+    from cameras.live import get_live_metrics
+
+    cameras = Camera.objects.filter(
+        Q(status__in=LIVE_STATUSES) | Q(desired_state=DesiredState.RUNNING), is_active=True
+    ).order_by("name")
+    tiles = []
+    for camera in cameras:
+        live = get_live_metrics(camera.pk) or {}
+        tiles.append(
+            {
+                "camera": camera,
+                "count": live.get("count"),
+                "density": live.get("density"),
+                "risk_level": live.get("risk_level") or "",
+                "risk_score": live.get("risk_score"),
+                "level_of_service": live.get("level_of_service") or "",
+            }
+        )
+    return tiles
+
+
+def dashboard_totals(tiles: list[dict[str, Any]]) -> dict[str, Any]:
+    levels = [t["risk_level"] for t in tiles if t["risk_level"] in RISK_ORDER]
+    return {
+        "people": sum(t["count"] or 0 for t in tiles),
+        "running": sum(1 for t in tiles if t["camera"].status == CameraStatus.RUNNING),
+        "highest_risk": max(levels, key=RISK_ORDER.index) if levels else "",
+        "cameras_total": Camera.objects.count(),
+    }
+
+
+def latest_alerts(limit: int = 10, camera: Camera | None = None):
+    from alerts.models import Alert
+
+    qs = Alert.objects.select_related("camera", "zone")
+    if camera is not None:
+        qs = qs.filter(camera=camera)
+    return list(qs.order_by("-created_at")[:limit])
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    tiles = live_cameras()
+    context = {"tiles": tiles, "totals": dashboard_totals(tiles), "alerts": latest_alerts()}
+    return render_page(request, "pages/dashboard.html", "dashboard", context)
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def dashboard_grid(request: HttpRequest) -> HttpResponse:
+    """The tile grid alone: re-fetched when a camera starts while the page is open."""
+    return render(request, "partials/camera_grid.html", {"tiles": live_cameras()})
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def latest_alerts_fragment(request: HttpRequest) -> HttpResponse:
+    camera_id = request.GET.get("camera", "")
+    camera = Camera.objects.filter(pk=int(camera_id)).first() if camera_id.isdigit() else None
+    context = {"alerts": latest_alerts(camera=camera), "camera_id": camera.pk if camera else None}
+    return render(request, "partials/latest_alerts.html", context)
+
+
+# --- settings (admin) --------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.ADMIN)
+def settings_page(request: HttpRequest) -> HttpResponse:
+    from crowdsafe.runtime_settings import get_runtime_settings, update_runtime_settings
+
+    current = get_runtime_settings()
+    if request.method == "POST":
+        form = RuntimeSettingsForm(request.POST, current=current)
+        if form.is_valid():
+            try:
+                update_runtime_settings(form.changes(), user=request.user)
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+            else:
+                messages.success(request, "Settings saved. Running cameras pick them up within seconds.")
+                return redirect("settings")
+        status = 400
+    else:
+        form = RuntimeSettingsForm(current=current)
+        status = 200
+    context = {"form": form, "current": current}
+    return render_page(request, "pages/settings.html", "settings", context, status=status)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def telegram_test(request: HttpRequest) -> HttpResponse:
+    from alerts.telegram import send_test_message
+
+    result = send_test_message()
+    return render(request, "partials/test_result.html", {"ok": result.ok, "message": result.detail})
+
+
+# --- system log (admin) ------------------------------------------------------------------
+
+
+def filtered_logs(level: str = "", component: str = "", q: str = ""):
+    qs = SystemLog.objects.select_related("user").order_by("-timestamp")
+    if level:
+        qs = qs.filter(level=level)
+    if component:
+        qs = qs.filter(component__icontains=component)
+    if q:
+        qs = qs.filter(message__icontains=q)
+    return qs
+
+
+@require_GET
+@role_required(Role.ADMIN)
+def logs_page(request: HttpRequest) -> HttpResponse:
+    form = LogFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = Paginator(filtered_logs(**filters), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode()}
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render_page(request, "pages/logs.html", "logs", context, status=status)

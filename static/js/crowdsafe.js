@@ -1,0 +1,217 @@
+/* CrowdSafe front end: small glue around htmx (live fragments arrive over its ws extension). */
+(function () {
+  "use strict";
+  const body = document.body;
+  const TZ = body.dataset.timeZone || "UTC";
+
+  // --- clock in the configured display zone -------------------------------------------
+  function tick() {
+    const el = document.getElementById("clock");
+    if (!el) return;
+    try {
+      el.textContent = new Intl.DateTimeFormat("en-GB", {
+        timeZone: TZ, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+      }).format(new Date()) + " " + TZ;
+    } catch (e) { el.textContent = new Date().toISOString().slice(11, 19) + " UTC"; }
+  }
+  tick(); setInterval(tick, 1000);
+
+  // --- websocket state dot -------------------------------------------------------------
+  function wsDot(on) {
+    const dot = document.getElementById("ws-dot");
+    if (!dot) return;
+    dot.classList.toggle("on", on);
+    dot.title = on ? "Live updates connected" : "Live updates disconnected";
+    const label = document.getElementById("ws-label");
+    if (label) label.textContent = on ? "live" : "offline";
+  }
+  document.addEventListener("htmx:wsOpen", () => wsDot(true));
+  document.addEventListener("htmx:wsClose", () => wsDot(false));
+  document.addEventListener("htmx:wsError", () => wsDot(false));
+
+  // --- toasts: close after 8 s, or by their button ---------------------------------------
+  function armToasts() {
+    document.querySelectorAll("#toasts .toast:not([data-armed])").forEach((t) => {
+      // One alert reaches a camera page twice (dashboard and camera groups): show it once.
+      const id = t.dataset.alertId;
+      if (id && document.querySelector(`#toasts .toast[data-armed][data-alert-id="${id}"]`)) { t.remove(); return; }
+      t.dataset.armed = "1";
+      const close = () => t.remove();
+      t.querySelector("[data-close]")?.addEventListener("click", close);
+      setTimeout(close, 8000);
+    });
+  }
+
+  // --- dashboard totals from the live tiles ------------------------------------------------
+  const LEVELS = ["SAFE", "CAUTION", "WARNING", "CRITICAL"];
+  function recomputeTotals() {
+    const tiles = document.querySelectorAll("[data-live-tile]");
+    if (!tiles.length || !document.getElementById("total-people")) return;
+    let people = 0, running = 0, worst = -1;
+    tiles.forEach((t) => {
+      if (t.dataset.status === "running") running += 1;
+      people += parseInt(t.dataset.count || "0", 10) || 0;
+      worst = Math.max(worst, LEVELS.indexOf(t.dataset.riskLevel || ""));
+    });
+    document.getElementById("total-people").textContent = people;
+    document.getElementById("total-running").textContent = running;
+    const risk = document.getElementById("total-risk");
+    const level = worst >= 0 ? LEVELS[worst] : "—";
+    risk.textContent = level;
+    risk.className = "value risk" + (worst >= 0 ? " risk-" + level.toLowerCase() : "");
+  }
+
+  // A running camera without a tile yet: re-render the grid once (throttled).
+  let gridReload = 0;
+  document.addEventListener("htmx:oobErrorNoTarget", (evt) => {
+    const id = evt.detail?.content?.id || "";
+    const grid = document.getElementById("camera-grid");
+    if (!grid || !id.startsWith("dash-cam-") || Date.now() - gridReload < 5000) return;
+    gridReload = Date.now();
+    htmx.ajax("GET", grid.dataset.reloadUrl, { target: "#camera-grid", swap: "outerHTML" });
+  });
+
+  // --- live camera chart -------------------------------------------------------------------
+  const liveCharts = {};
+  function liveChart(canvas) {
+    if (liveCharts[canvas.id]) return liveCharts[canvas.id];
+    const seed = JSON.parse(document.getElementById(canvas.dataset.seed)?.textContent || "[]");
+    const chart = new Chart(canvas, {
+      type: "line",
+      data: {
+        labels: seed.map((p) => p.t),
+        datasets: [
+          { label: "People", data: seed.map((p) => p.count), borderColor: "#00d4ff", yAxisID: "y", pointRadius: 0 },
+          { label: "Density (p/m²)", data: seed.map((p) => p.density), borderColor: "#ff9500", yAxisID: "y1", pointRadius: 0 },
+          { label: "Risk %", data: seed.map((p) => p.risk), borderColor: "#ff3b5c", yAxisID: "y1", pointRadius: 0 },
+        ],
+      },
+      options: chartOptions({ y1: true }),
+    });
+    liveCharts[canvas.id] = chart;
+    return chart;
+  }
+  function pushLivePoints() {
+    document.querySelectorAll("[data-live-point]").forEach((el) => {
+      const canvas = document.getElementById(el.dataset.chart);
+      if (!canvas || el.dataset.seen) return;
+      el.dataset.seen = "1";
+      const chart = liveChart(canvas);
+      const max = parseInt(canvas.dataset.maxPoints || "300", 10);
+      chart.data.labels.push(el.dataset.t);
+      chart.data.datasets[0].data.push(Number(el.dataset.count));
+      chart.data.datasets[1].data.push(Number(el.dataset.density));
+      chart.data.datasets[2].data.push(Number(el.dataset.risk));
+      while (chart.data.labels.length > max) {
+        chart.data.labels.shift();
+        chart.data.datasets.forEach((d) => d.data.shift());
+      }
+      chart.update("none");
+      canvas.dataset.points = String(chart.data.labels.length);
+    });
+  }
+
+  // --- after every live message --------------------------------------------------------------
+  document.addEventListener("htmx:wsAfterMessage", (evt) => {
+    armToasts();
+    recomputeTotals();
+    pushLivePoints();
+    const msg = String(evt.detail?.message || "");
+    if (msg.includes("data-alert-event")) body.dispatchEvent(new CustomEvent("crowdsafe:alert"));
+  });
+
+  // --- charts (analytics page) ------------------------------------------------------------
+  function chartOptions(extra) {
+    const grid = { color: "rgba(255,255,255,.08)" };
+    const ticks = { color: "#a9b0bf", maxRotation: 0, autoSkip: true, maxTicksLimit: 8 };
+    const scales = { x: { grid, ticks }, y: { grid, ticks, beginAtZero: true } };
+    if (extra && extra.y1) scales.y1 = { position: "right", grid: { drawOnChartArea: false }, ticks, beginAtZero: true };
+    return {
+      responsive: true, maintainAspectRatio: false, animation: false,
+      plugins: { legend: { labels: { color: "#e6e8ee" } } }, scales,
+    };
+  }
+  const analyticsCharts = {};
+  function drawAnalytics() {
+    const src = document.getElementById("analytics-data");
+    if (!src) return;
+    const data = JSON.parse(src.textContent);
+    const series = [
+      ["chart-count", "People", "count", "#00d4ff"],
+      ["chart-density", "Density (p/m²)", "density", "#ff9500"],
+      ["chart-risk", "Risk %", "risk", "#ff3b5c"],
+      ["chart-speed", "Speed (m/s)", "speed", "#00e676"],
+    ];
+    series.forEach(([id, label, key, colour]) => {
+      const canvas = document.getElementById(id);
+      if (!canvas) return;
+      if (analyticsCharts[id]) analyticsCharts[id].destroy();
+      analyticsCharts[id] = new Chart(canvas, {
+        type: "line",
+        data: { labels: data.labels, datasets: [{ label, data: data[key], borderColor: colour,
+          backgroundColor: colour + "33", fill: true, pointRadius: data.labels.length > 80 ? 0 : 2 }] },
+        options: chartOptions(),
+      });
+      canvas.dataset.points = String(data.labels.length);
+      canvas.dataset.drawnAt = String(Date.now());
+    });
+  }
+
+  // --- per-viewer heatmap toggle on the MJPEG stream ----------------------------------------
+  document.addEventListener("click", (evt) => {
+    const btn = evt.target.closest("[data-heatmap-toggle]");
+    if (!btn) return;
+    const img = document.getElementById(btn.dataset.heatmapToggle);
+    const on = btn.getAttribute("aria-pressed") !== "true";
+    btn.setAttribute("aria-pressed", String(on));
+    const url = new URL(img.dataset.src || img.src, location.href);
+    if (on) url.searchParams.set("heatmap", "1"); else url.searchParams.delete("heatmap");
+    img.src = url.pathname + url.search;
+  });
+
+  // --- upload progress (htmx fires xhr progress events) --------------------------------------
+  document.addEventListener("htmx:xhr:progress", (evt) => {
+    const form = evt.target.closest("form");
+    const bar = form?.querySelector("progress");
+    if (bar && evt.detail.lengthComputable) {
+      bar.hidden = false;
+      bar.value = Math.round((evt.detail.loaded / evt.detail.total) * 100);
+    }
+  });
+
+  // --- source type: show the matching hint -----------------------------------------------
+  function sourceHints() {
+    const select = document.getElementById("id_source_type");
+    if (!select) return;
+    const update = () => document.querySelectorAll("[data-source-hint]").forEach((el) => {
+      el.hidden = el.dataset.sourceHint !== select.value;
+    });
+    select.addEventListener("change", update);
+    update();
+  }
+
+  // --- analytics form: pressed preset, and a new camera reloads its zone list ------------------
+  document.addEventListener("click", (evt) => {
+    const btn = evt.target.closest("[data-preset]");
+    if (!btn) return;
+    document.querySelectorAll("[data-preset]").forEach((b) => b.setAttribute("aria-pressed", String(b === btn)));
+  });
+  document.addEventListener("change", (evt) => {
+    if (evt.target.id === "id_camera" && evt.target.closest("#analytics-form")) {
+      location.href = location.pathname + "?camera=" + encodeURIComponent(evt.target.value);
+    }
+  });
+
+  function init() {
+    armToasts();
+    drawAnalytics();
+    sourceHints();
+    document.querySelectorAll("canvas[data-live-chart]").forEach(liveChart);
+    if (window.CrowdSafeDraw) window.CrowdSafeDraw.init();
+  }
+  document.addEventListener("DOMContentLoaded", init);
+  document.addEventListener("htmx:afterSettle", (evt) => {
+    if (evt.detail.target?.querySelector?.("#analytics-data") || evt.detail.target?.id === "analytics-results") drawAnalytics();
+  });
+  window.CrowdSafe = { drawAnalytics, recomputeTotals, liveCharts, analyticsCharts };
+})();

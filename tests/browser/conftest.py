@@ -1,0 +1,222 @@
+"""Real-browser fixtures: the ASGI app under uvicorn (HTTP + websockets) and headless Chromium.
+
+pytest-django's live_server is WSGI (no websockets), so the real `crowdsafe.asgi` app runs in
+a subprocess on a free port, against the test database and the caller's Redis DB. Tests use
+`transactional_db`, so what they write is committed and visible to that server.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+# Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make
+# between browser steps are ordinary synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url_for_subprocess() -> str:
+    """The URL of the *test* database this pytest process uses."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if s["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DATABASE_URL"] = database_url_for_subprocess()
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    if not os.path.exists(CHROMIUM) and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True, timeout=600)
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(
+            f"SKIPPED LOUDLY: {CHROMIUM} is missing and could not be installed (apt-get install chromium)"
+        )
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def browser_media(tmp_path_factory) -> Path:
+    """MEDIA_ROOT shared by this process, the web server and any worker."""
+    root = tmp_path_factory.mktemp("media")
+    (root / "uploads").mkdir()
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, browser_media):
+    settings.MEDIA_ROOT = browser_media
+    settings.UPLOAD_DIR = browser_media / "uploads"
+    settings.RECORDINGS_DIR = browser_media / "recordings"
+    settings.SNAPSHOTS_DIR = browser_media / "snapshots"
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup, django_db_blocker, tmp_path_factory, browser_media) -> Iterator[str]:
+    """Base URL of crowdsafe.asgi:application served by uvicorn on 127.0.0.1."""
+    static_root = tmp_path_factory.mktemp("static")
+    media_root = browser_media
+    env = subprocess_env(STATIC_ROOT=str(static_root), MEDIA_ROOT=str(media_root))
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=REPO,
+        env=env,
+        check=True,
+        timeout=300,
+    )
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("uvicorn") / "server.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "crowdsafe.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--ws",
+            "websockets",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with {proc.returncode}; see {log.name}")
+            try:
+                if requests.get(base + "/login/", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not answer within 60 s; see {log.name}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, asgi_server, request, transactional_db):
+    """A fresh browser context per test; a screenshot is saved as an artefact afterwards."""
+    context = browser.new_context(
+        base_url=asgi_server, viewport={"width": 1400, "height": 1000}, accept_downloads=True
+    )
+    context.set_default_timeout(10_000)
+    pg = context.new_page()
+    yield pg
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in request.node.name)
+    try:
+        pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def login(page, asgi_server):
+    """`login(user)`: put a real session cookie for `user` into the browser."""
+    from django.test import Client
+
+    def do(user):
+        client = Client()
+        client.force_login(user)
+        page.context.add_cookies(
+            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": asgi_server}]
+        )
+        return page
+
+    return do
+
+
+def push(group: str, event: str, data: dict) -> None:
+    """Send a live event to a Channels group (the same path the camera runners use)."""
+    from cameras.push import push as send
+
+    future = send(group, event, data)
+    assert future is not None, "the channel layer refused the push"
+    future.result(timeout=5)
+
+
+def in_thread(fn, *args, **kwargs):
+    """Run code that uses async_to_sync outside Playwright's event-loop thread."""
+    import threading
+
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            box["error"] = exc
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
