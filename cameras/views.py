@@ -123,7 +123,7 @@ def _camera_form_page(request: HttpRequest, camera: Camera | None) -> HttpRespon
 
 
 @require_POST
-@role_required(Role.ADMIN)
+@role_required(Role.OPERATOR)  # operators may upload footage for analysis (not reconfigure)
 def camera_upload(request: HttpRequest, camera_id: int) -> HttpResponse:
     from cameras.services import save_upload
 

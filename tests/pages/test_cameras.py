@@ -240,3 +240,22 @@ def test_recording_playback_supports_ranges(client_as, users, camera, media, hea
         assert len(body) == 1024
     listing = client_as(users["viewer"]).get(reverse("recordings") + f"?play={rec.pk}")
     assert listing.status_code == 200 and b"<video" in listing.content
+
+
+def test_operator_uploads_on_the_camera_page_and_viewer_is_refused(client_as, users, media, vtest_avi):
+    camera = Camera.objects.create(name="Upload target", source_type="file")
+    detail = client_as(users["viewer"]).get(reverse("camera_detail", args=[camera.pk])).content.decode()
+    assert "Upload a video" not in detail
+    video = SimpleUploadedFile("clip.avi", vtest_avi.read_bytes(), content_type="video/x-msvideo")
+    refused = client_as(users["viewer"]).post(reverse("camera_upload", args=[camera.pk]), {"video": video})
+    assert refused.status_code == 403
+    camera.refresh_from_db()
+    assert camera.source == ""
+
+    operator = client_as(users["operator"])
+    assert "Upload a video" in operator.get(reverse("camera_detail", args=[camera.pk])).content.decode()
+    video = SimpleUploadedFile("clip.avi", vtest_avi.read_bytes(), content_type="video/x-msvideo")
+    response = operator.post(reverse("camera_upload", args=[camera.pk]), {"video": video})
+    assert response.status_code in (204, 302), response.content.decode()[:500]
+    camera.refresh_from_db()
+    assert camera.source_type == "file" and (media / "uploads" / camera.source).is_file()
