@@ -15,7 +15,8 @@ from accounts.permissions import role_required
 from accounts.roles import Role
 from alerts.forms import UNRESOLVED, AlertFilterForm, AlertNoteForm
 from alerts.models import Alert, AlertStatus
-from crowdsafe.views import render_page, unacknowledged_alerts
+from alerts.selectors import unacknowledged_count
+from crowdsafe.views import render_page
 
 PAGE_SIZE = 50
 
@@ -79,7 +80,7 @@ def _change(request: HttpRequest, alert_id: int, action: str) -> HttpResponse:
         # Re-render the table as the operator sees it (their filters), plus the sidebar badge.
         current = urlsplit(request.htmx.current_url or "")
         context, _ = _list_context(QueryDict(current.query))
-        context.update({"error": error, "badge_count": unacknowledged_alerts()})
+        context.update({"error": error, "badge_count": unacknowledged_count()})
         return render(request, "partials/alert_action_result.html", context, status=status)
     if error:
         messages.error(request, error)

@@ -17,7 +17,9 @@ class RuntimeSettingsForm(forms.ModelForm):
 
     class Meta:
         model = RuntimeSettings
-        exclude = ("updated_by",)
+        fields = [
+            f.name for f in RuntimeSettings._meta.fields if f.editable and f.name not in ("id", "updated_by")
+        ]
 
     def clean(self):
         data = super().clean()

@@ -27,17 +27,11 @@ LIVE_STATUSES = (CameraStatus.RUNNING, CameraStatus.STARTING, CameraStatus.RECON
 RISK_ORDER = ("SAFE", "CAUTION", "WARNING", "CRITICAL")
 
 
-def unacknowledged_alerts() -> int:
-    from alerts.services import unacknowledged_count
-
-    return unacknowledged_count()
-
-
 def render_page(
     request: HttpRequest, template: str, nav: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> HttpResponse:
     """Render a full page (or, for an htmx request, whatever template the view chose)."""
-    ctx = {"nav": nav, "unacknowledged_alerts": unacknowledged_alerts(), **(context or {})}
+    ctx = {"nav": nav, **(context or {})}
     return render(request, template, ctx, status=status)
 
 

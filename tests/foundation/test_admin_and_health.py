@@ -17,7 +17,7 @@ def _admin_urls() -> list[str]:
     for model in admin.site._registry:
         info = (model._meta.app_label, model._meta.model_name)
         if info != ("crowdsafe", "runtimesettings"):
-            urls.append(reverse("admin:%s_%s_changelist" % info))
+            urls.append(reverse(f"admin:{info[0]}_{info[1]}_changelist"))
     return urls
 
 
