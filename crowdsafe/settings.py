@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI / Redoc assets served locally, never from a CDN
     "django_htmx",
     "crowdsafe",
     "accounts",
@@ -231,6 +232,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "crowdsafe.api.errors.exception_handler",
+    # Trust X-Forwarded-For only through this many proxies (nginx in docker-compose: 1).
+    "NUM_PROXIES": env.int("CROWDSAFE_NUM_PROXIES", default=0) or None,
     "DEFAULT_THROTTLE_RATES": {"login": env.str("CROWDSAFE_LOGIN_THROTTLE", default="10/min")},
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -250,6 +254,16 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "AlertLevelEnum": "alerts.models.AlertLevel",
+        "AlertStatusEnum": "alerts.models.AlertStatus",
+        "CameraStatusEnum": "cameras.models.CameraStatus",
+        "LogLevelEnum": "crowdsafe.models.SystemLog.Level",
+        "OkErrorEnum": [("ok", "ok"), ("error", "error")],
+    },
 }
 
 # --- security (production) --------------------------------------------------------------

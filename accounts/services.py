@@ -1,0 +1,142 @@
+"""Writes on users: create, update, deactivate, delete, passwords; the last admin is protected.
+
+Every change is recorded in the SystemLog (component "accounts") with the acting user, and
+no function ever returns or logs a password.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.urls import NoReverseMatch, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.roles import Role
+from crowdsafe.models import SystemLog
+
+User = get_user_model()
+EDITABLE_FIELDS = ("email", "full_name", "phone", "role", "is_active", "first_name", "last_name")
+
+
+def _audit(message: str, *, by, target) -> None:
+    SystemLog.objects.create(
+        level=SystemLog.Level.INFO,
+        component="accounts",
+        message=message,
+        details={"target_user_id": target.pk, "target_username": target.username},
+        user=by if getattr(by, "pk", None) else None,
+    )
+
+
+def _active_admins():
+    return User.objects.filter(is_active=True).filter(Q(role=Role.ADMIN) | Q(is_superuser=True))
+
+
+def _ensure_an_admin_remains(user, *, role: str, is_active: bool, deleting: bool = False) -> None:
+    """Refuse a change that would leave no active admin (nobody could manage the platform)."""
+    was_admin = user.is_active and (user.role == Role.ADMIN or user.is_superuser)
+    stays_admin = not deleting and is_active and (role == Role.ADMIN or user.is_superuser)
+    if was_admin and not stays_admin:
+        # Lock the admins' rows so two concurrent demotions cannot both pass.
+        others = list(_active_admins().exclude(pk=user.pk).select_for_update().values_list("pk", flat=True))
+        if not others:
+            field = "role" if not deleting and is_active else ("user" if deleting else "is_active")
+            raise ValidationError({field: "This is the last active admin; make another admin first."})
+
+
+def _check_password(password: str, user) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+
+
+@transaction.atomic
+def create_user(
+    *,
+    username: str,
+    password: str,
+    email: str = "",
+    role: str = Role.VIEWER,
+    full_name: str = "",
+    phone: str = "",
+    by=None,
+):
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": "A user with that username already exists."})
+    if email and User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": "A user with that e-mail address already exists."})
+    user = User(username=username, email=email, role=role, full_name=full_name, phone=phone)
+    _check_password(password, user)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    _audit(f"User {user.username} created with role {user.role}", by=by, target=user)
+    return user
+
+
+@transaction.atomic
+def update_user(user, *, by=None, **fields):
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: "This field cannot be changed here." for name in sorted(unknown)})
+    user = User.objects.select_for_update().get(pk=user.pk)
+    email = fields.get("email")
+    if email and User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+        raise ValidationError({"email": "A user with that e-mail address already exists."})
+    _ensure_an_admin_remains(
+        user, role=fields.get("role", user.role), is_active=fields.get("is_active", user.is_active)
+    )
+    for name, value in fields.items():
+        setattr(user, name, value)
+    user.full_clean()
+    user.save()
+    _audit(f"User {user.username} updated ({', '.join(sorted(fields)) or 'nothing'})", by=by, target=user)
+    return user
+
+
+def deactivate_user(user, *, by=None):
+    return update_user(user, by=by, is_active=False)
+
+
+@transaction.atomic
+def delete_user(user, *, by=None) -> None:
+    if by is not None and by.pk == user.pk:
+        raise ValidationError({"user": "You cannot delete your own account."})
+    _ensure_an_admin_remains(user, role=user.role, is_active=user.is_active, deleting=True)
+    _audit(f"User {user.username} deleted", by=by, target=user)
+    user.delete()
+
+
+@transaction.atomic
+def set_password(user, password: str, *, by=None) -> None:
+    """An admin sets a new password; the old sessions and refresh tokens stop working."""
+    _check_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    _revoke_refresh_tokens(user)
+    _audit(f"Password of {user.username} set by an admin", by=by, target=user)
+
+
+def password_reset_link(user, *, by=None, request=None) -> str:
+    """A one-time set-password link (Django's token: void once used or after PASSWORD_RESET_TIMEOUT)."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    try:
+        path = reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
+    except NoReverseMatch:
+        path = f"/reset/{uid}/{token}/"
+    _audit(f"Set-password link issued for {user.username}", by=by, target=user)
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def _revoke_refresh_tokens(user) -> None:
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    for token in OutstandingToken.objects.filter(user=user):
+        BlacklistedToken.objects.get_or_create(token=token)

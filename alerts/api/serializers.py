@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from alerts.models import Alert, AlertEvent
+
+
+class AlertEventSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username", default=None, read_only=True)
+
+    class Meta:
+        model = AlertEvent
+        fields = ["action", "user", "note", "at"]
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    camera_name = serializers.CharField(source="camera.name", read_only=True)
+    zone_name = serializers.CharField(source="zone.name", default=None, read_only=True)
+    acknowledged_by = serializers.CharField(source="acknowledged_by.username", default=None, read_only=True)
+    resolved_by = serializers.CharField(source="resolved_by.username", default=None, read_only=True)
+    snapshot_url = serializers.SerializerMethodField()
+    risk_score = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "camera",
+            "camera_name",
+            "zone",
+            "zone_name",
+            "level",
+            "trigger",
+            "message",
+            "metrics",
+            "peak_metrics",
+            "risk_score",
+            "snapshot_url",
+            "video_time_s",
+            "status",
+            "acknowledged_by",
+            "acknowledged_at",
+            "acknowledge_note",
+            "resolved_by",
+            "resolved_at",
+            "resolve_note",
+            "all_clear_at",
+            "notification_state",
+            "notification_error",
+            "notified_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_snapshot_url(self, alert: Alert) -> str | None:
+        return alert.snapshot.url if alert.snapshot else None
+
+    def get_risk_score(self, alert: Alert) -> float | None:
+        value = (alert.metrics or {}).get("risk_score")
+        return value if isinstance(value, int | float) else None
+
+
+class AlertDetailSerializer(AlertSerializer):
+    events = AlertEventSerializer(many=True, read_only=True)
+
+    class Meta(AlertSerializer.Meta):
+        fields = [*AlertSerializer.Meta.fields, "events"]
+        read_only_fields = fields
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class CountSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+
+
+class StatisticsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    total_alerts = serializers.IntegerField()
+    by_level = serializers.DictField(child=serializers.IntegerField())
+    by_status = serializers.DictField(child=serializers.IntegerField())
+    by_trigger = serializers.DictField(child=serializers.IntegerField())
+    unacknowledged = serializers.IntegerField()
+    unresolved = serializers.IntegerField()

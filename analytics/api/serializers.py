@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from analytics.selectors import BUCKETS, PRESETS
+
+EXPORT_FORMATS = ("csv", "docx", "pdf", "md")
+
+
+class RangeQuerySerializer(serializers.Serializer):
+    preset = serializers.ChoiceField(
+        choices=list(PRESETS),
+        required=False,
+        help_text="1h, 24h, 7d or 30d before now (instead of start/end).",
+    )
+    start = serializers.CharField(
+        required=False, max_length=40, help_text="ISO 8601; without an offset it is display-zone time."
+    )
+    end = serializers.CharField(required=False, max_length=40, help_text="ISO 8601 (exclusive); default now.")
+    zone = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="A zone of this camera; default the whole view.",
+    )
+
+
+class HistoryQuerySerializer(RangeQuerySerializer):
+    max_points = serializers.IntegerField(required=False, min_value=10, max_value=5000, default=1000)
+    limit = serializers.IntegerField(
+        required=False, min_value=10, max_value=5000, help_text="Same as max_points (original name)."
+    )
+
+
+class AggregateQuerySerializer(RangeQuerySerializer):
+    interval = serializers.ChoiceField(choices=list(BUCKETS), required=False, default="hourly")
+    bucket = serializers.ChoiceField(choices=list(BUCKETS), required=False, help_text="Same as interval.")
+
+
+class ExportQuerySerializer(RangeQuerySerializer):
+    format = serializers.ChoiceField(choices=list(EXPORT_FORMATS), required=False, default="csv")
+    max_rows = serializers.IntegerField(
+        required=False,
+        min_value=10,
+        max_value=2000,
+        default=500,
+        help_text="Rows of the DOCX/PDF/MD data table; longer ranges are averaged into buckets. "
+        "CSV always has every stored second.",
+    )
+
+
+class HistoryPointSerializer(serializers.Serializer):
+    timestamp = serializers.DateTimeField()
+    samples = serializers.IntegerField(help_text="Seconds of data in this point.")
+    count = serializers.FloatField()
+    count_max = serializers.IntegerField()
+    density = serializers.FloatField(help_text="People per m² (mean).")
+    density_max = serializers.FloatField()
+    avg_speed = serializers.FloatField(help_text="m/s")
+    max_speed = serializers.FloatField(help_text="m/s")
+    risk_score = serializers.FloatField(help_text="0..1 (mean)")
+    risk_max = serializers.FloatField()
+    risk_level = serializers.CharField(help_text="Worst level in the bucket.")
+    flow_in = serializers.IntegerField()
+    flow_out = serializers.IntegerField()
+
+
+class HistorySerializer(serializers.Serializer):
+    camera_id = serializers.IntegerField()
+    zone_id = serializers.IntegerField(allow_null=True)
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    step_seconds = serializers.IntegerField(help_text="Bucket size; 1 means raw rows.")
+    points = HistoryPointSerializer(many=True)
+
+
+class SummarySerializer(serializers.Serializer):
+    camera_id = serializers.IntegerField()
+    zone_id = serializers.IntegerField(allow_null=True)
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    total_records = serializers.IntegerField()
+    avg_count = serializers.FloatField()
+    peak_count = serializers.IntegerField()
+    avg_density = serializers.FloatField()
+    max_density = serializers.FloatField()
+    avg_velocity = serializers.FloatField()
+    max_velocity = serializers.FloatField()
+    avg_risk = serializers.FloatField()
+    max_risk_score = serializers.FloatField()
+    max_risk_level = serializers.CharField(allow_null=True)
+    max_surge = serializers.FloatField()
+    flow_in_total = serializers.IntegerField()
+    flow_out_total = serializers.IntegerField()
+    seconds_by_level = serializers.DictField(child=serializers.IntegerField())
+
+
+class AggregateBucketSerializer(serializers.Serializer):
+    bucket = serializers.DateTimeField()
+    sample_count = serializers.IntegerField()
+    avg_count = serializers.FloatField()
+    max_count = serializers.IntegerField()
+    avg_density = serializers.FloatField()
+    max_density = serializers.FloatField()
+    avg_velocity = serializers.FloatField()
+    max_velocity = serializers.FloatField()
+    avg_risk = serializers.FloatField()
+    max_risk = serializers.FloatField()
+    max_risk_level = serializers.CharField(allow_null=True)
+    flow_in = serializers.IntegerField()
+    flow_out = serializers.IntegerField()
+
+
+class AggregateSerializer(serializers.Serializer):
+    camera_id = serializers.IntegerField()
+    zone_id = serializers.IntegerField(allow_null=True)
+    interval = serializers.CharField()
+    time_zone = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    buckets = AggregateBucketSerializer(many=True)

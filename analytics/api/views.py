@@ -1,0 +1,169 @@
+"""GET /api/metrics/<camera>/...: history, current, summary, aggregate and export."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from accounts.permissions import IsOperator, IsViewer
+from analytics import selectors
+from analytics.api.serializers import (
+    AggregateQuerySerializer,
+    AggregateSerializer,
+    ExportQuerySerializer,
+    HistoryQuerySerializer,
+    HistorySerializer,
+    RangeQuerySerializer,
+    SummarySerializer,
+)
+from cameras.models import Camera, CameraStatus, Zone
+from crowdsafe.api.base import CrowdSafeAPIView, ErrorSerializer, get_or_404, parse_query
+
+_errors = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+
+
+def _scope(camera_id: int, params: dict) -> tuple[Camera, Zone | None, object, object]:
+    """The camera, the zone (which must belong to it) and the UTC range of a request."""
+    camera = get_or_404(Camera, camera_id)
+    zone = None
+    if params.get("zone") is not None:
+        zone = Zone.objects.filter(pk=params["zone"], camera=camera).first()
+        if zone is None:
+            raise ValidationError({"zone": [f"Camera {camera.pk} has no zone {params['zone']}."]})
+    start, end = selectors.resolve_range(params.get("preset"), params.get("start"), params.get("end"))
+    return camera, zone, start, end
+
+
+def _iso(dt) -> str:
+    return dt.astimezone(timezone.get_current_timezone()).isoformat()
+
+
+class MetricsHistoryView(CrowdSafeAPIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(parameters=[HistoryQuerySerializer], responses={200: HistorySerializer, **_errors})
+    def get(self, request, camera_id: int):
+        """Points over a range, oldest first; long ranges are averaged into at most max_points buckets."""
+        params = parse_query(HistoryQuerySerializer, request)
+        camera, zone, start, end = _scope(camera_id, params)
+        max_points = params.get("limit") or params["max_points"]
+        points = selectors.metrics_history(camera, start, end, zone=zone, max_points=max_points)
+        return Response(
+            {
+                "camera_id": camera.pk,
+                "zone_id": zone.pk if zone else None,
+                "start": _iso(start),
+                "end": _iso(end),
+                "step_seconds": selectors.history_step(start, end, max(10, max_points)),
+                "points": points,
+            }
+        )
+
+
+class MetricsCurrentView(CrowdSafeAPIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **_errors})
+    def get(self, request, camera_id: int):
+        """The live figures of a running camera, else its last stored second, else {}."""
+        from cameras.api.serializers import live_metrics
+
+        camera = get_or_404(Camera, camera_id)
+        live = live_metrics(camera.pk)
+        if live:
+            return Response({**live, "source": "live"})
+        last = selectors.latest_metric(camera)
+        if last is None:
+            return Response({})
+        return Response({**selectors.metric_to_dict(last), "source": "stored"})
+
+
+class MetricsSummaryView(CrowdSafeAPIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(parameters=[RangeQuerySerializer], responses={200: SummarySerializer, **_errors})
+    def get(self, request, camera_id: int):
+        """Averages, peaks and totals over the range (each stored row is one second)."""
+        camera, zone, start, end = _scope(camera_id, parse_query(RangeQuerySerializer, request))
+        summary = selectors.metrics_summary(camera, start, end, zone=zone)
+        return Response({"camera_id": camera.pk, "zone_id": zone.pk if zone else None, **summary})
+
+
+class MetricsAggregateView(CrowdSafeAPIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(parameters=[AggregateQuerySerializer], responses={200: AggregateSerializer, **_errors})
+    def get(self, request, camera_id: int):
+        """Hourly, daily or weekly (ISO) buckets in the display time zone."""
+        params = parse_query(AggregateQuerySerializer, request)
+        camera, zone, start, end = _scope(camera_id, params)
+        interval = params.get("bucket") or params["interval"]
+        buckets = selectors.metrics_aggregate(camera, start, end, bucket=interval, zone=zone)
+        return Response(
+            {
+                "camera_id": camera.pk,
+                "zone_id": zone.pk if zone else None,
+                "interval": interval,
+                "time_zone": timezone.get_current_timezone_name(),
+                "start": _iso(start),
+                "end": _iso(end),
+                "buckets": buckets,
+            }
+        )
+
+
+class MetricsExportView(CrowdSafeAPIView):
+    permission_classes = [IsOperator]
+
+    def perform_content_negotiation(self, request, force=False):
+        # ?format= names the export format here, not a DRF renderer.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        parameters=[ExportQuerySerializer],
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="CSV, every stored second"),
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY),
+            (200, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"): OpenApiResponse(
+                OpenApiTypes.BINARY
+            ),
+            (200, "text/markdown"): OpenApiResponse(OpenApiTypes.BINARY),
+            **_errors,
+        },
+    )
+    def get(self, request, camera_id: int):
+        """A report file: title, camera, zone, range, summary, chart and data table (CSV: rows only)."""
+        from reports.exports import export_response
+
+        params = parse_query(ExportQuerySerializer, request)
+        camera, zone, start, end = _scope(camera_id, params)
+        return export_response(
+            camera, start, end, fmt=params["format"], zone=zone, max_rows=params["max_rows"]
+        )
+
+
+class MetricsOverviewView(CrowdSafeAPIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(
+        operation_id="metrics_overview",
+        responses={200: OpenApiTypes.OBJECT, 401: ErrorSerializer, 403: ErrorSerializer},
+    )
+    def get(self, request):
+        """Totals over the running cameras: people now, cameras active, the highest risk."""
+        from cameras.api.serializers import live_metrics
+
+        running = list(Camera.objects.filter(status=CameraStatus.RUNNING).values_list("pk", flat=True))
+        lives = [m for m in (live_metrics(pk) for pk in running) if m]
+        top = max(lives, key=lambda m: m.get("risk_score") or 0, default=None)
+        return Response(
+            {
+                "cameras_active": len(running),
+                "total_people": sum(int(m.get("count") or 0) for m in lives),
+                "max_risk_score": (top or {}).get("risk_score", 0.0),
+                "max_risk_level": (top or {}).get("risk_level", "SAFE"),
+            }
+        )

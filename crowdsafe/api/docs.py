@@ -1,0 +1,66 @@
+"""OpenAPI schema, Swagger UI and Redoc, served from drf-spectacular-sidecar (never a CDN).
+
+The sidecar's static files are found once `drf_spectacular_sidecar` is in INSTALLED_APPS.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.utils.html import escape
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+    _get_sidecar_url,
+)
+
+
+class SchemaView(SpectacularAPIView):
+    pass
+
+
+class SwaggerView(SpectacularSwaggerView):
+    url_name = "api-schema"
+
+    @staticmethod
+    def _swagger_ui_resource(filename):
+        return _get_sidecar_url(f"swagger-ui-dist/{filename}")
+
+    @staticmethod
+    def _swagger_ui_favicon():
+        return _get_sidecar_url("swagger-ui-dist/favicon-32x32.png")
+
+
+class RedocView(SpectacularRedocView):
+    url_name = "api-schema"
+
+    @staticmethod
+    def _redoc_standalone():
+        return _get_sidecar_url("redoc/bundles/redoc.standalone.js")
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        # drf-spectacular's template preconnects to Google Fonts; nothing may load from outside.
+        html = _REDOC_PAGE.format(
+            title=escape(self.title or "CrowdSafe API"),
+            script=escape(self._redoc_standalone()),
+            schema=escape(self._get_schema_url(request)),
+        )
+        return HttpResponse(html, content_type="text/html; charset=utf-8")
+
+
+_REDOC_PAGE = """<!DOCTYPE html>
+<html>
+  <head>
+    <title>{title}</title>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <style>body {{ margin: 0; padding: 0; }}</style>
+  </head>
+  <body>
+    <redoc spec-url="{schema}"></redoc>
+    <script src="{script}"></script>
+  </body>
+</html>
+"""

@@ -1,0 +1,136 @@
+"""GET /api/system/stats/ (viewer) and /api/system/logs/ (admin, filterable)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from accounts.permissions import IsAdmin, IsViewer
+from crowdsafe.api.base import CrowdSafeAPIView, CrowdSafeViewSet, ErrorSerializer
+from crowdsafe.api.filters import DateTimeFilter
+from crowdsafe.models import SystemLog
+
+_LEVELS = [level for level, _ in SystemLog.Level.choices]
+
+
+class StatsSerializer(serializers.Serializer):
+    cameras_total = serializers.IntegerField()
+    cameras_active = serializers.IntegerField()
+    cameras_by_status = serializers.DictField(child=serializers.IntegerField())
+    alerts_total = serializers.IntegerField()
+    alerts_unacknowledged = serializers.IntegerField()
+    alerts_unresolved = serializers.IntegerField()
+    metrics_last_24h = serializers.IntegerField()
+    total_people_detected = serializers.IntegerField(help_text="People in view of the running cameras now.")
+    recordings_total = serializers.IntegerField()
+    users_active = serializers.IntegerField()
+
+
+class SystemStatsView(CrowdSafeAPIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(responses={200: StatsSerializer, 401: ErrorSerializer, 403: ErrorSerializer})
+    def get(self, request):
+        from django.contrib.auth import get_user_model
+        from django.db.models import Count
+
+        from alerts.models import Alert, AlertStatus
+        from analytics.models import Metric
+        from cameras.api.serializers import live_metrics
+        from cameras.models import Camera, CameraStatus, Recording
+
+        by_status = dict(Camera.objects.order_by().values_list("status").annotate(n=Count("id")))
+        running = Camera.objects.filter(status=CameraStatus.RUNNING).values_list("pk", flat=True)
+        people = sum(int((live_metrics(pk) or {}).get("count") or 0) for pk in running)
+        alerts = dict(Alert.objects.order_by().values_list("status").annotate(n=Count("id")))
+        return Response(
+            {
+                "cameras_total": sum(by_status.values()),
+                "cameras_active": by_status.get(CameraStatus.RUNNING, 0),
+                "cameras_by_status": {s: by_status.get(s, 0) for s in CameraStatus.values},
+                "alerts_total": sum(alerts.values()),
+                "alerts_unacknowledged": alerts.get(AlertStatus.OPEN, 0),
+                "alerts_unresolved": alerts.get(AlertStatus.OPEN, 0)
+                + alerts.get(AlertStatus.ACKNOWLEDGED, 0),
+                "metrics_last_24h": Metric.objects.filter(
+                    timestamp__gte=timezone.now() - timedelta(hours=24)
+                ).count(),
+                "total_people_detected": people,
+                "recordings_total": Recording.objects.count(),
+                "users_active": get_user_model().objects.filter(is_active=True).count(),
+            }
+        )
+
+
+class SystemLogSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username", default=None, read_only=True)
+
+    class Meta:
+        model = SystemLog
+        fields = ["id", "timestamp", "level", "component", "message", "details", "user"]
+        read_only_fields = fields
+
+
+class SystemLogFilter(filters.FilterSet):
+    level = filters.MultipleChoiceFilter(choices=SystemLog.Level.choices, help_text="Exact level(s).")
+    min_level = filters.ChoiceFilter(
+        choices=SystemLog.Level.choices, method="filter_min_level", help_text="This level and above."
+    )
+    component = filters.CharFilter(lookup_expr="istartswith", max_length=100)
+    search = filters.CharFilter(field_name="message", lookup_expr="icontains", max_length=200)
+    start = DateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    end = DateTimeFilter(field_name="timestamp", lookup_expr="lt")
+
+    class Meta:
+        model = SystemLog
+        fields = ["level", "component", "start", "end"]
+
+    def filter_min_level(self, qs, name, value):
+        return qs.filter(level__in=_LEVELS[_LEVELS.index(value) :])
+
+
+class SystemLogViewSet(CrowdSafeViewSet):
+    permission_classes = [IsAdmin]
+    serializer_class = SystemLogSerializer
+    filterset_class = SystemLogFilter
+    queryset = SystemLog.objects.select_related("user").order_by("-timestamp", "-id")
+
+    @extend_schema(
+        responses={
+            200: SystemLogSerializer(many=True),
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+        }
+    )
+    def list(self, request):
+        """Newest first."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(SystemLogSerializer(page, many=True).data)
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "error"])
+    database = serializers.CharField()
+    redis = serializers.CharField()
+    workers = serializers.IntegerField(allow_null=True, help_text="Celery workers answering a ping.")
+    cameras_running = serializers.IntegerField(allow_null=True)
+    checked_in_ms = serializers.FloatField()
+
+
+class HealthView(CrowdSafeAPIView):
+    """Liveness of the database, Redis, workers and cameras; unauthenticated, no secrets (503 when down)."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    @extend_schema(auth=[], responses={200: HealthSerializer, 503: HealthSerializer})
+    def get(self, request):
+        from crowdsafe.api_health import health
+
+        return health(request._request)
