@@ -59,6 +59,7 @@ def main() -> int:
     port = int(os.environ.get("CROWDSAFE_PORT", "8000"))
     env = {**os.environ, "REDIS_URL": redis_url, **_detector_env()}
     env.setdefault("DEBUG", "true")
+    env.setdefault("CROWDSAFE_PACE_FILES", "true")  # the demo video plays like a live camera
 
     _manage(env, "migrate", "--no-input", "-v", "0")
     _manage(env, "collectstatic", "--no-input", "-v", "0")

@@ -210,7 +210,9 @@ TELEGRAM_API_BASE = env.str("TELEGRAM_API_BASE", default="https://api.telegram.o
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"cameras.tasks.run_camera": {"queue": "streams"}}
+CELERY_TASK_ROUTES = {
+    "cameras.tasks.run_camera": {"queue": "streams", "exchange": "streams", "routing_key": "streams"}
+}
 CELERY_TASK_ACKS_LATE = False  # camera runners are reconciled by beat, never redelivered
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
@@ -296,6 +298,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         name: {"handlers": ["console", "database"], "level": LOG_LEVEL, "propagate": False}
-        for name in ("crowdsafe", "accounts", "cameras", "analytics", "alerts", "reports", "celery")
+        for name in ("crowdsafe", "accounts", "cameras", "analytics", "alerts", "reports")
     },
 }

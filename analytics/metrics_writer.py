@@ -1,0 +1,190 @@
+"""Per-second Metric rows: aggregate a camera's frames by second of video time, write in batches.
+
+One row per camera (zone empty) and one per zone for every second of video time that had
+processed frames. Levels (counts, density, speeds, coherence) are averaged over the
+second; what matters for safety (peak count, max speed, surge, risk, pressure) keeps its
+peak, so a one-frame spike is never averaged away.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from analytics.models import Metric, RiskLevel
+
+_LEVEL_RANK = {level: i for i, level in enumerate(RiskLevel.values)}
+_TRENDS = {"rising", "stable", "falling"}
+
+
+def _finite(value: Any, default: float = 0.0) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return default
+    return v if math.isfinite(v) else default
+
+
+def _unit(value: float) -> float:
+    return min(max(value, 0.0), 1.0)
+
+
+def _level(value: str) -> str:
+    return value if value in _LEVEL_RANK else RiskLevel.SAFE
+
+
+def _trend(trend: Any) -> str:
+    label = getattr(trend, "label", trend)
+    return label if label in _TRENDS else "stable"
+
+
+@dataclass
+class _Bucket:
+    """Running aggregate of one second for the camera or one zone."""
+
+    frames: int = 0
+    count_sum: float = 0.0
+    count_max: int = 0
+    density_sum: float = 0.0
+    speed_sum: float = 0.0
+    max_speed: float = 0.0
+    surge: float = 0.0
+    flow_in: int = 0
+    flow_out: int = 0
+    risk_score: float = 0.0
+    risk_level: str = RiskLevel.SAFE
+    clusters: int = 0
+    coherence_sum: float = 0.0
+    pressure: float = 0.0
+    anomalies: int = 0
+    density_trend: str = "stable"
+    risk_trend: str = "stable"
+    calibrated: bool = False
+
+    def add(self, *, count: int, density: float, avg_speed: float, risk_score: float, risk_level: str,
+            max_speed: float = 0.0, surge: float = 0.0, flow_in: int = 0, flow_out: int = 0,
+            clusters: int = 0, coherence: float = 0.0, pressure: float = 0.0, anomalies: int = 0,
+            density_trend: str = "stable", risk_trend: str = "stable", calibrated: bool = False) -> None:
+        self.frames += 1
+        self.count_sum += count
+        self.count_max = max(self.count_max, count)
+        self.density_sum += _finite(density)
+        self.speed_sum += _finite(avg_speed)
+        self.max_speed = max(self.max_speed, _finite(max_speed))
+        self.surge = max(self.surge, _unit(_finite(surge)))
+        self.flow_in += flow_in
+        self.flow_out += flow_out
+        score = _unit(_finite(risk_score))
+        level = _level(risk_level)
+        if _LEVEL_RANK[level] > _LEVEL_RANK[self.risk_level] or (
+            level == self.risk_level and score > self.risk_score
+        ):
+            self.risk_level = level
+        self.risk_score = max(self.risk_score, score)
+        self.clusters = max(self.clusters, clusters)
+        self.coherence_sum += _unit(_finite(coherence))
+        self.pressure = max(self.pressure, _unit(_finite(pressure)))
+        self.anomalies = max(self.anomalies, anomalies)
+        self.density_trend, self.risk_trend = density_trend, risk_trend  # the latest
+        self.calibrated = calibrated
+
+    def to_metric(self, camera_id: int, zone_id: int | None, timestamp: datetime) -> Metric:
+        n = max(self.frames, 1)
+        return Metric(
+            camera_id=camera_id,
+            zone_id=zone_id,
+            timestamp=timestamp,
+            frames=min(self.frames, 32767),
+            count=round(self.count_sum / n),
+            count_max=self.count_max,
+            density=max(self.density_sum / n, 0.0),
+            avg_speed=max(self.speed_sum / n, 0.0),
+            max_speed=self.max_speed,
+            surge=self.surge,
+            flow_in=self.flow_in,
+            flow_out=self.flow_out,
+            risk_score=self.risk_score,
+            risk_level=self.risk_level,
+            clusters=self.clusters,
+            flow_coherence=_unit(self.coherence_sum / n),
+            pressure=self.pressure,
+            anomalies=self.anomalies,
+            density_trend=self.density_trend,
+            risk_trend=self.risk_trend,
+            calibrated=self.calibrated,
+        )
+
+
+@dataclass
+class MetricsWriter:
+    """Feed every processed frame with `add(result)`; rows go to the database in batches.
+
+    `origin` is the UTC datetime of source time 0: the start of a file's analysis, or the
+    epoch for live sources stamped with wall-clock time.
+    """
+
+    camera_id: int
+    origin: datetime
+    batch_size: int = 10  # rows (seconds) buffered before a write
+    _second: int | None = None
+    _camera: _Bucket = field(default_factory=_Bucket)
+    _zones: dict[int, _Bucket] = field(default_factory=dict)
+    _pending: list[Metric] = field(default_factory=list)
+    rows_written: int = 0
+
+    def add(self, result: Any) -> None:
+        """Add one engine FrameResult (its `timestamp` is source seconds)."""
+        second = math.floor(_finite(result.timestamp))
+        if self._second is not None and second != self._second:
+            self._close_second()
+        self._second = second
+        self._camera.add(
+            count=result.count, density=result.density, avg_speed=result.avg_speed,
+            max_speed=result.max_speed, surge=result.surge, flow_in=result.flow_in,
+            flow_out=result.flow_out, risk_score=result.risk_score, risk_level=result.risk_level,
+            clusters=result.num_clusters, coherence=result.flow_coherence, pressure=result.pressure,
+            anomalies=len(result.anomalies), density_trend=_trend(result.density_trend),
+            risk_trend=_trend(result.risk_trend), calibrated=result.calibrated,
+        )
+        for zone in result.zones:
+            if not isinstance(zone.id, int):
+                continue
+            self._zones.setdefault(zone.id, _Bucket()).add(
+                count=zone.count, density=zone.density, avg_speed=zone.avg_speed,
+                risk_score=zone.risk_score, risk_level=zone.risk_level, calibrated=result.calibrated,
+            )
+        if len(self._pending) >= self.batch_size:
+            self.flush_pending()
+
+    def _close_second(self) -> None:
+        if self._second is None or not self._camera.frames:
+            return
+        ts = self.origin + timedelta(seconds=self._second)
+        self._pending.append(self._camera.to_metric(self.camera_id, None, ts))
+        self._pending.extend(b.to_metric(self.camera_id, zid, ts) for zid, b in self._zones.items())
+        self._camera, self._zones = _Bucket(), {}
+
+    def flush_pending(self) -> int:
+        """Write the completed seconds; rows of zones deleted meanwhile are dropped."""
+        if not self._pending:
+            return 0
+        from cameras.models import Zone
+
+        zone_ids = {m.zone_id for m in self._pending if m.zone_id is not None}
+        if zone_ids:
+            alive = set(
+                Zone.objects.filter(camera_id=self.camera_id, pk__in=zone_ids).values_list("pk", flat=True)
+            )
+            self._pending = [m for m in self._pending if m.zone_id is None or m.zone_id in alive]
+        rows, self._pending = self._pending, []
+        Metric.objects.bulk_create(rows, batch_size=500)
+        self.rows_written += len(rows)
+        return len(rows)
+
+    def close(self) -> int:
+        """Close the current second (even if partial) and write everything."""
+        self._close_second()
+        self._second = None
+        return self.flush_pending()

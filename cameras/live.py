@@ -1,0 +1,88 @@
+"""Live state of running cameras in Redis (latest annotated JPEG, latest figures) and pushes.
+
+Keys expire shortly after a runner stops writing them, so a dead camera never shows a
+frozen picture as if it were live. Only the newest frame is kept (bounded memory).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from cameras.push import DASHBOARD_GROUP, camera_group, push
+from crowdsafe.redis import get_redis
+
+FRAME_TTL_S = 10
+METRICS_TTL_S = 15
+HEATMAP_WANTED_TTL_S = 5  # an MJPEG viewer with ?heatmap=1 refreshes this while it watches
+
+
+def frame_key(camera_id: int) -> str:
+    return f"crowdsafe:camera:{camera_id}:frame"
+
+
+def metrics_key(camera_id: int) -> str:
+    return f"crowdsafe:camera:{camera_id}:metrics"
+
+
+def heatmap_wanted_key(camera_id: int) -> str:
+    return f"crowdsafe:camera:{camera_id}:heatmap-wanted"
+
+
+# --- written by the runner ------------------------------------------------------------
+
+
+def store_frame(camera_id: int, seq: int, jpeg: bytes, heatmap_jpeg: bytes | None = None) -> None:
+    mapping: dict[str, bytes | int] = {"seq": seq, "jpeg": jpeg}
+    if heatmap_jpeg is not None:
+        mapping["heatmap"] = heatmap_jpeg
+    pipe = get_redis().pipeline(transaction=True)
+    pipe.delete(frame_key(camera_id))  # drop a stale heatmap frame when nobody wants it now
+    pipe.hset(frame_key(camera_id), mapping=mapping)
+    pipe.expire(frame_key(camera_id), FRAME_TTL_S)
+    pipe.execute()
+
+
+def store_metrics(camera_id: int, data: dict) -> None:
+    get_redis().set(metrics_key(camera_id), json.dumps(data), ex=METRICS_TTL_S)
+
+
+def clear_live_state(camera_id: int) -> None:
+    get_redis().delete(frame_key(camera_id), metrics_key(camera_id))
+
+
+def heatmap_wanted(camera_id: int) -> bool:
+    return get_redis().exists(heatmap_wanted_key(camera_id)) == 1
+
+
+def push_camera_update(camera_id: int, data: dict, summary: dict) -> None:
+    push(camera_group(camera_id), "camera.update", data)
+    push(DASHBOARD_GROUP, "dashboard.update", summary)
+
+
+def push_status(camera_id: int, status: str, detail: str = "") -> None:
+    data = {"camera_id": camera_id, "status": status, "detail": detail, "at": time.time()}
+    push(camera_group(camera_id), "camera.status", data)
+    push(DASHBOARD_GROUP, "camera.status", data)
+
+
+# --- read by views, the API and consumers ----------------------------------------------
+
+
+def get_live_metrics(camera_id: int) -> dict | None:
+    raw = get_redis().get(metrics_key(camera_id))
+    return None if raw is None else json.loads(raw)
+
+
+def get_latest_jpeg(camera_id: int, *, heatmap: bool = False) -> bytes | None:
+    field = "heatmap" if heatmap else "jpeg"
+    data = get_redis().hmget(frame_key(camera_id), field, "jpeg")
+    return data[0] or (data[1] if heatmap else None)
+
+
+def get_latest_frame(camera_id: int, *, heatmap: bool = False) -> tuple[int, bytes] | None:
+    """(sequence number, JPEG) of the newest frame, or None when the camera shows nothing."""
+    seq, jpeg, heat = get_redis().hmget(frame_key(camera_id), "seq", "jpeg", "heatmap")
+    if seq is None or jpeg is None:
+        return None
+    return int(seq), (heat or jpeg) if heatmap else jpeg

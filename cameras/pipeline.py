@@ -1,0 +1,173 @@
+"""What the runner does with every processed frame.
+
+Engine step, annotated frame to the recording and (as JPEG) to Redis, per-second metrics,
+the alert rules hook, and at most `live_push_hz` live pushes per second. Everything after
+the engine step is best effort: a failing push, hook or disk never stops the analysis.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import cv2
+import numpy as np
+
+from analytics.engine import CrowdEngine, FrameResult, RenderOptions
+from analytics.metrics_writer import MetricsWriter
+from cameras import conf, live
+from cameras.models import Camera
+from cameras.readers import Frame
+from cameras.recordings import BackgroundRecorder, SegmentRecorder
+
+log = logging.getLogger(__name__)
+
+HEATMAP = RenderOptions(heatmap=True)
+HEATMAP_CHECK_S = 1.0
+
+
+def _load_alert_hook() -> Callable | None:
+    """alerts.hooks.on_frame when the alerts app provides it; else nothing (quietly)."""
+    try:
+        from alerts.hooks import on_frame
+    except (ImportError, AttributeError):
+        return None
+    return on_frame if callable(on_frame) else None
+
+
+def encode_jpeg(image: np.ndarray, quality: int, max_width: int) -> bytes:
+    h, w = image.shape[:2]
+    if max_width and w > max_width:
+        image = cv2.resize(image, (max_width, round(h * max_width / w)), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return buf.tobytes() if ok else b""
+
+
+def summary(camera: Camera, result: FrameResult, status: str) -> dict:
+    """The dashboard's per-camera figures."""
+    return {
+        "camera_id": camera.pk,
+        "name": camera.name,
+        "count": result.count,
+        "density": round(result.density, 3),
+        "risk_level": result.risk_level,
+        "risk_score": round(result.risk_score, 4),
+        "status": status,
+    }
+
+
+class FramePipeline:
+    def __init__(
+        self,
+        camera: Camera,
+        engine: CrowdEngine,
+        *,
+        origin: datetime,
+        record_fps: float,
+        on_recording_error: Callable[[str | None], None],
+    ) -> None:
+        self.camera = camera
+        self.engine = engine
+        self.origin = origin  # UTC datetime of source time 0
+        self.metrics = MetricsWriter(camera.pk, origin)
+        self.recorder = (
+            BackgroundRecorder(SegmentRecorder(camera.pk, record_fps, on_error=on_recording_error))
+            if conf.recordings_enabled()
+            else None
+        )
+        self.alert_hook = _load_alert_hook()
+        self.push_interval = 1.0 / max(conf.live_push_hz(), 0.1)
+        self.jpeg_quality = conf.live_jpeg_quality()
+        self.max_width = conf.live_max_width()
+        self.status = "running"
+        self.frames = 0
+        self.pushes = 0
+        self._last_push = 0.0
+        self._heatmap_checked = 0.0
+        self._heatmap = False
+        self._hook_failed = False
+        self._last_flush = time.monotonic()
+
+    def process(self, frame: Frame) -> FrameResult:
+        result = self.engine.process(frame.image, frame.timestamp)
+        annotated = self.engine.render(frame.image, result)
+        wall = self.origin + timedelta(seconds=frame.timestamp)
+        if self.recorder is not None:
+            self.recorder.write(annotated, frame.timestamp, wall)
+        jpeg = encode_jpeg(annotated, self.jpeg_quality, self.max_width)
+        heat = None
+        if self._wants_heatmap():
+            heatmap = self.engine.render(frame.image, result, HEATMAP)
+            heat = encode_jpeg(heatmap, self.jpeg_quality, self.max_width)
+        self.frames += 1
+        try:
+            live.store_frame(self.camera.pk, self.frames, jpeg, heat)
+        except Exception as exc:
+            log.warning("Camera %s: latest frame not stored: %s", self.camera.pk, exc)
+        try:
+            self.metrics.add(result)
+        except Exception as exc:  # a database hiccup must not stop the analysis
+            log.warning("Camera %s: metrics not written: %s", self.camera.pk, exc)
+        self._run_alert_hook(result, jpeg)
+        now = time.monotonic()
+        if now - self._last_push >= self.push_interval:
+            self._last_push = now
+            self.publish(result, wall)
+        return result
+
+    def publish(self, result: FrameResult, wall: datetime) -> None:
+        data = result.to_dict(include_persons=False)
+        data.update(
+            camera_id=self.camera.pk,
+            name=self.camera.name,
+            status=self.status,
+            time=wall.isoformat(),
+        )
+        try:
+            live.store_metrics(self.camera.pk, data)
+        except Exception as exc:
+            log.warning("Camera %s: live metrics not stored: %s", self.camera.pk, exc)
+        live.push_camera_update(self.camera.pk, data, summary(self.camera, result, self.status))
+        self.pushes += 1
+
+    def _wants_heatmap(self) -> bool:
+        now = time.monotonic()
+        if now - self._heatmap_checked >= HEATMAP_CHECK_S:
+            self._heatmap_checked = now
+            try:
+                self._heatmap = live.heatmap_wanted(self.camera.pk)
+            except Exception:
+                self._heatmap = False
+        return self._heatmap
+
+    def _run_alert_hook(self, result: FrameResult, jpeg: bytes) -> None:
+        if self.alert_hook is None:
+            return
+        try:
+            self.alert_hook(self.camera, result, jpeg)
+        except Exception:  # the hook must never raise; if it does, say so once and go on
+            if not self._hook_failed:
+                log.exception("Camera %s: alert hook failed", self.camera.pk)
+                self._hook_failed = True
+
+    def flush(self, every_s: float = 5.0) -> None:
+        """Write the completed seconds in a batch (called from the heartbeat)."""
+        now = time.monotonic()
+        if now - self._last_flush < every_s:
+            return
+        self._last_flush = now
+        try:
+            self.metrics.flush_pending()
+        except Exception as exc:
+            log.warning("Camera %s: metrics not written: %s", self.camera.pk, exc)
+
+    def close(self) -> None:
+        """Finalise the recording and write the last (partial) second."""
+        if self.recorder is not None:
+            self.recorder.close()
+        try:
+            self.metrics.close()
+        except Exception as exc:
+            log.warning("Camera %s: last metrics not written: %s", self.camera.pk, exc)

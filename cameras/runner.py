@@ -1,0 +1,211 @@
+"""The loop of one camera (run by the `run_camera` Celery task). Read `CameraRunner.loop` first.
+
+Exactly one runner per camera: it holds the camera's Redis lease for as long as it runs
+and renews it on every heartbeat; losing it ends the loop at once. The heartbeat also
+follows the wish (`desired_state`), worker shutdown, source edits and settings changes,
+and reports the observed status.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from analytics.engine import Detector, ModelLoadError
+from cameras import conf, leases, live
+from cameras.engine_setup import ConfigWatcher, build_engine, shared_detector
+from cameras.models import Camera, CameraStatus, DesiredState
+from cameras.pipeline import FramePipeline
+from cameras.readers import FileReader, LiveReader, SourceOpenError, file_frames, live_frames
+from cameras.sources import ResolvedSource, resolve_source
+from cameras.status import set_status
+
+log = logging.getLogger(__name__)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# Why a loop ended.
+FINISHED, STOPPED, SHUTDOWN = "finished", "stopped", "shutdown"
+LOST, RESTART, FAILED = "lost", "restart", "error"
+
+
+def run(camera_id: int, *, should_stop: Callable[[], bool] = lambda: False) -> str:
+    """Run a camera until it finishes, is stopped or loses its lease. Returns why it ended
+    ("already-running" when another runner holds the lease: a second start does nothing)."""
+    if leases.is_running(camera_id):
+        return "already-running"
+    try:
+        # Once per worker process, and before taking the lease: loading may take longer
+        # than the lease lives, and it holds no camera state.
+        detector = shared_detector()
+    except ModelLoadError as exc:  # a deployment problem; reconcile retries later
+        set_status(camera_id, CameraStatus.ERROR, str(exc))
+        leases.clear_pending(camera_id)
+        return FAILED
+    lease = leases.Lease(camera_id)
+    if not lease.acquire():
+        return "already-running"
+    leases.clear_pending(camera_id)
+    try:
+        return CameraRunner(camera_id, lease, should_stop, detector).run()
+    finally:
+        lease.release()
+
+
+class CameraRunner:
+    def __init__(
+        self, camera_id: int, lease: leases.Lease, should_stop: Callable[[], bool], detector: Detector
+    ) -> None:
+        self.camera_id = camera_id
+        self.detector = detector
+        self.lease = lease
+        self.should_stop = should_stop
+        self.status = ""
+        self.detail = ""
+        self.recording_error: str | None = None
+        self.reader: LiveReader | FileReader | None = None
+        self.frames_seen = False
+
+    def run(self) -> str:
+        camera = Camera.objects.filter(pk=self.camera_id).first()
+        if camera is None or camera.desired_state != DesiredState.RUNNING or not camera.is_active:
+            if camera is not None:
+                set_status(self.camera_id, CameraStatus.STOPPED)
+            return STOPPED
+        self._report(CameraStatus.STARTING, "Opening the source and loading the detector.")
+        try:
+            resolved = resolve_source(camera.source_type, camera.source)
+            engine = build_engine(camera, self.detector)
+            frames = self._open(resolved, camera)
+        except (ValidationError, SourceOpenError) as exc:  # nothing to retry: the wish is dropped
+            message = " ".join(getattr(exc, "messages", [str(exc)]))
+            set_status(self.camera_id, CameraStatus.ERROR, message, desired_state=DesiredState.STOPPED)
+            return FAILED
+        origin = EPOCH if resolved.is_live else timezone.now()
+        record_fps = min(camera.target_fps, getattr(self.reader, "source_fps", 0) or camera.target_fps)
+        pipeline = FramePipeline(
+            camera, engine, origin=origin, record_fps=record_fps, on_recording_error=self._recording_error
+        )
+        outcome = FAILED
+        try:
+            outcome = self.loop(frames, pipeline, ConfigWatcher(engine, camera))
+        except Exception as exc:  # never a silent death: the reason is on the camera
+            log.exception("Camera %s runner failed", self.camera_id)
+            self.detail = f"Analysis failed: {type(exc).__name__}: {exc}"
+        finally:
+            self._close(pipeline)
+        self._finish(outcome, pipeline)
+        return outcome
+
+    def loop(self, frames: Iterator, pipeline: FramePipeline, watcher: ConfigWatcher) -> str:
+        """The camera loop: heartbeat when due, then process the frame (None: no frame yet)."""
+        beat_every, next_beat = conf.heartbeat_s(), 0.0
+        self.loop_started = time.monotonic()
+        for frame in frames:
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + beat_every
+                reason = self.heartbeat(pipeline, watcher)
+                if reason:
+                    return reason
+            if frame is not None:
+                pipeline.process(frame)
+                self.frames_seen = True
+        return FINISHED
+
+    def heartbeat(self, pipeline: FramePipeline, watcher: ConfigWatcher) -> str | None:
+        if not self.lease.renew():
+            log.warning("Camera %s: lease lost, this runner stops", self.camera_id)
+            return LOST
+        if self.should_stop():
+            return SHUTDOWN
+        try:
+            camera = Camera.objects.prefetch_related("zones", "lines").filter(pk=self.camera_id).first()
+            if camera is None or camera.desired_state != DesiredState.RUNNING or not camera.is_active:
+                return STOPPED
+            started = pipeline.camera
+            if (camera.source_type, camera.source, camera.target_fps) != (
+                started.source_type, started.source, started.target_fps
+            ):
+                return RESTART
+            watcher.refresh(camera)
+            pipeline.camera = camera
+            self._report(*self._observed(pipeline), seen=self.frames_seen)
+            self.frames_seen = False
+            pipeline.flush()
+        except DatabaseError as exc:  # a database blip: keep analysing, reconnect next beat
+            log.warning("Camera %s heartbeat: database error %s", self.camera_id, exc)
+            connection.close()
+        return None
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _open(self, resolved: ResolvedSource, camera: Camera) -> Iterator:
+        if not resolved.is_live:
+            self.reader = FileReader(resolved, camera.target_fps, pace=conf.pace_files())
+            return file_frames(self.reader)
+        self.reader = LiveReader(
+            resolved,
+            open_timeout_s=conf.open_timeout_s(),
+            watchdog_s=conf.watchdog_s(),
+            backoff_initial_s=conf.reconnect_initial_s(),
+            backoff_max_s=conf.reconnect_max_s(),
+        ).start()
+        return live_frames(self.reader, camera.target_fps)
+
+    def _observed(self, pipeline: FramePipeline) -> tuple[str, str]:
+        reader = self.reader
+        if isinstance(reader, LiveReader) and reader.state != "running":
+            if reader.state == "connecting":
+                return CameraStatus.STARTING, "Connecting to the source."
+            return CameraStatus.RECONNECTING, (
+                f"{reader.detail} Attempt {reader.attempt}, next try in {reader.backoff_s:g} s."
+            )
+        if self.recording_error:
+            return CameraStatus.ERROR, self.recording_error
+        return CameraStatus.RUNNING, ""
+
+    def _report(self, status: str, detail: str, *, seen: bool = False) -> None:
+        if (status, detail) != (self.status, self.detail):
+            self.status, self.detail = status, detail
+            set_status(self.camera_id, status, detail, seen=seen)
+        elif seen:
+            Camera.objects.filter(pk=self.camera_id).update(last_seen_at=timezone.now())
+
+    def _recording_error(self, message: str | None) -> None:
+        self.recording_error = message  # shown by the next heartbeat; analysis goes on
+
+    def _close(self, pipeline: FramePipeline) -> None:
+        if isinstance(self.reader, LiveReader):
+            self.reader.stop()
+        elif self.reader is not None:
+            self.reader.close()
+        pipeline.close()
+
+    def _finish(self, outcome: str, pipeline: FramePipeline) -> None:
+        live.clear_live_state(self.camera_id)
+        if outcome == LOST:
+            return  # another runner owns the camera now; its status is not ours to write
+        elapsed = time.monotonic() - getattr(self, "loop_started", time.monotonic())
+        rate = pipeline.frames / elapsed if elapsed > 0 else 0.0
+        frames = f"{pipeline.frames} frames analysed in {elapsed:.1f} s ({rate:.2f} fps)."
+        if outcome == FINISHED:
+            set_status(self.camera_id, CameraStatus.FINISHED, f"End of the video. {frames}", seen=True,
+                       desired_state=DesiredState.STOPPED)
+        elif outcome == SHUTDOWN:
+            detail = "Worker shut down; the camera restarts with a worker."
+            set_status(self.camera_id, CameraStatus.STOPPED, detail)
+        elif outcome == FAILED:
+            set_status(self.camera_id, CameraStatus.ERROR, self.detail)
+        elif outcome == STOPPED:
+            set_status(self.camera_id, CameraStatus.STOPPED, f"Stopped. {frames}")
+        elif outcome == RESTART:
+            from cameras.services import enqueue_runner
+
+            set_status(self.camera_id, CameraStatus.STARTING, "Source changed: restarting.")
+            self.lease.release()
+            enqueue_runner(self.camera_id)

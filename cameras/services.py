@@ -1,0 +1,203 @@
+"""Camera services: the one place that creates, changes, starts and stops cameras.
+
+Admin actions, the API and the pages all call these. Bad input raises
+django.core.exceptions.ValidationError with a field dict, and nothing is saved then.
+Starting stores the wish (`desired_state`) and enqueues a runner; the runner reports the
+observed status. Nothing here waits for a runner.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from cameras import leases, live
+from cameras.models import Camera, CameraStatus, DesiredState, SourceType
+from cameras.recordings import delete_recording
+from cameras.sources import ConnectionResult, resolve_source, validate_source
+from cameras.sources import test_connection as _test_connection
+from cameras.status import set_status
+from cameras.uploads import remove_unused_upload, save_upload
+
+log = logging.getLogger(__name__)
+
+EDITABLE_FIELDS = frozenset(
+    {"name", "location", "source_type", "source", "area_m2", "capacity", "target_fps", "is_active"}
+)
+
+__all__ = [
+    "ConnectionResult",
+    "create_camera",
+    "delete_camera",
+    "enqueue_runner",
+    "reconcile",
+    "save_upload",
+    "set_calibration",
+    "start_camera",
+    "stop_camera",
+    "test_connection",
+    "update_camera",
+]
+
+
+def test_connection(source_type: str, source: str, *, timeout_s: float = 8) -> ConnectionResult:
+    """Open a source with a time limit: ok, or the reason it failed (never raises)."""
+    return _test_connection(source_type, source, timeout_s=timeout_s)
+
+
+test_connection.__test__ = False  # type: ignore[attr-defined]
+
+
+def _apply(camera: Camera, fields: dict) -> Camera:
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError({name: ["This field cannot be set here."] for name in sorted(unknown)})
+    for name, value in fields.items():
+        setattr(camera, name, value.strip() if isinstance(value, str) else value)
+    errors: dict[str, list[str]] = {}
+    if camera.source:
+        try:
+            camera.source = validate_source(camera.source_type, camera.source)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    try:
+        camera.full_clean()
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    return camera
+
+
+def create_camera(*, user=None, **fields) -> Camera:
+    camera = _apply(Camera(), fields)
+    camera.save()
+    log.info("Camera %s (%s) created by %s", camera.pk, camera.name, user or "system")
+    return camera
+
+
+def update_camera(camera: Camera, *, user=None, **fields) -> Camera:
+    """Change a camera. A running camera picks up area, capacity, zones and settings within
+    seconds; a new source or rate restarts its runner."""
+    previous_source = (camera.source_type, camera.source)
+    original = Camera.objects.get(pk=camera.pk)
+    try:
+        _apply(camera, fields)
+    except ValidationError:
+        for name in EDITABLE_FIELDS:  # leave the caller's object as it was
+            setattr(camera, name, getattr(original, name))
+        raise
+    camera.save()
+    if previous_source[0] == SourceType.FILE and previous_source != (camera.source_type, camera.source):
+        remove_unused_upload(previous_source[1])
+    if not camera.is_active and camera.desired_state == DesiredState.RUNNING:
+        stop_camera(camera, user=user)
+    log.info("Camera %s updated by %s: %s", camera.pk, user or "system", sorted(fields))
+    return camera
+
+
+def delete_camera(camera: Camera, *, user=None) -> None:
+    """Stop it, delete its recordings (files too) and its now unused uploaded source."""
+    stop_camera(camera, user=user)
+    for recording in camera.recordings.all():
+        delete_recording(recording)
+    source = camera.source if camera.source_type == SourceType.FILE else ""
+    camera_id = camera.pk
+    camera.delete()
+    live.clear_live_state(camera_id)
+    if source:
+        remove_unused_upload(source)
+    log.info("Camera %s deleted by %s", camera_id, user or "system")
+
+
+def enqueue_runner(camera_id: int, detail: str = "Waiting for a stream worker.") -> bool:
+    """Queue a runner unless one is already queued (the lease stops any duplicate anyway)."""
+    if not leases.mark_pending(camera_id):
+        return False
+    set_status(camera_id, CameraStatus.STARTING, detail)
+
+    def send() -> None:
+        from cameras.tasks import run_camera
+
+        try:
+            run_camera.apply_async((camera_id,))
+        except Exception:
+            leases.clear_pending(camera_id)
+            raise
+
+    transaction.on_commit(send)  # the runner must see the committed wish
+    return True
+
+
+def start_camera(camera: Camera, *, user=None) -> bool:
+    """Ask for the camera to run. False when it already runs (or a start is queued)."""
+    if not camera.is_active:
+        raise ValidationError({"is_active": ["This camera is disabled; enable it first."]})
+    resolve_source(camera.source_type, camera.source)  # ValidationError when missing/invalid
+    Camera.objects.filter(pk=camera.pk).update(desired_state=DesiredState.RUNNING)
+    camera.desired_state = DesiredState.RUNNING
+    log.info("Camera %s start requested by %s", camera.pk, user or "system")
+    if leases.is_running(camera.pk):
+        return False
+    return enqueue_runner(camera.pk)
+
+
+def stop_camera(camera: Camera, *, user=None) -> None:
+    """Drop the wish; the runner ends at its next heartbeat (a few seconds)."""
+    Camera.objects.filter(pk=camera.pk).update(desired_state=DesiredState.STOPPED)
+    camera.desired_state = DesiredState.STOPPED
+    leases.clear_pending(camera.pk)
+    if not leases.is_running(camera.pk):
+        set_status(camera.pk, CameraStatus.STOPPED, "Stopped.")
+        camera.status = CameraStatus.STOPPED
+    log.info("Camera %s stop requested by %s", camera.pk, user or "system")
+
+
+def set_calibration(camera: Camera, image_points, world_points) -> Camera:
+    """Fit and store the ground-plane homography (empty lists remove the calibration)."""
+    camera.calibration_image_points = image_points or []
+    camera.calibration_world_points = world_points or []
+    from analytics.engine import CalibrationError, compute_homography
+
+    camera.clean()  # point formats, ranges and counts
+    if not camera.calibration_image_points:
+        camera.homography, camera.reprojection_error_m = None, None
+    else:
+        try:
+            homography, error = compute_homography(image_points, world_points)
+        except CalibrationError as exc:
+            raise ValidationError({"calibration_image_points": [str(exc)]}) from exc
+        camera.homography = [[float(v) for v in row] for row in homography.tolist()]
+        camera.reprojection_error_m = float(error)
+    camera.save(
+        update_fields=[
+            "calibration_image_points", "calibration_world_points", "homography",
+            "reprojection_error_m", "updated_at",
+        ]
+    )
+    return camera
+
+
+def reconcile() -> dict[str, list[int]]:
+    """Restart cameras that should run and have no live runner; mark stale ones stopped."""
+    restarted, cleaned = [], []
+    for camera_id in Camera.objects.filter(desired_state=DesiredState.RUNNING, is_active=True).values_list(
+        "pk", flat=True
+    ):
+        if leases.is_running(camera_id) or leases.is_pending(camera_id):
+            continue
+        if enqueue_runner(camera_id, "Restarted: no live runner."):
+            restarted.append(camera_id)
+    stale = Camera.objects.filter(desired_state=DesiredState.STOPPED).exclude(
+        status__in=[CameraStatus.STOPPED, CameraStatus.FINISHED, CameraStatus.ERROR]
+    )
+    for camera_id in stale.values_list("pk", flat=True):
+        if not leases.is_running(camera_id) and not leases.is_pending(camera_id):
+            set_status(camera_id, CameraStatus.STOPPED, "Stopped.")
+            cleaned.append(camera_id)
+    if restarted:
+        log.warning("Reconcile restarted cameras %s", restarted)
+    return {"restarted": restarted, "marked_stopped": cleaned}

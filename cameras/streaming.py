@@ -1,0 +1,100 @@
+"""MJPEG stream of a camera's annotated video (asynchronous: a viewer costs no thread).
+
+Authenticated (session or `Authorization: Bearer <JWT>`), viewer role or higher. Frames
+come from Redis, where the runner keeps the newest one; a frame is sent only when it is
+new. `?heatmap=1` asks the runner for a heatmap rendering for this viewer only (others and
+the recording are unaffected). The stream ends when the viewer leaves (the server cancels
+the generator) or when the camera has sent nothing for `IDLE_END_S`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+
+from accounts.roles import Role, has_role
+from cameras import leases, live
+from cameras.models import Camera
+
+BOUNDARY = "frame"
+POLL_S = 1 / 20  # how often Redis is asked for a newer frame
+IDLE_END_S = 15.0
+HEATMAP_REFRESH_S = 2.0
+
+
+def _error(status: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse({"status": status, "code": code, "detail": detail}, status=status)
+
+
+def _jwt_user(request: HttpRequest):
+    from rest_framework.exceptions import AuthenticationFailed
+    from rest_framework_simplejwt.authentication import JWTAuthentication
+
+    try:
+        found = JWTAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return None
+    return found[0] if found else None
+
+
+async def authenticate(request: HttpRequest):
+    """The user of a Bearer token, else of the session; None when neither is valid."""
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        return await sync_to_async(_jwt_user)(request)
+    auser = getattr(request, "auser", None)  # set by AuthenticationMiddleware
+    user = await auser() if auser is not None else None
+    return user if user is not None and user.is_authenticated else None
+
+
+def _part(jpeg: bytes) -> bytes:
+    return (
+        f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
+        + jpeg
+        + b"\r\n"
+    )
+
+
+async def _frames(camera_id: int, heatmap: bool) -> AsyncIterator[bytes]:
+    client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+    key = live.frame_key(camera_id)
+    last_seq, last_new, last_heat = -1, time.monotonic(), 0.0
+    try:
+        while True:
+            now = time.monotonic()
+            if heatmap and now - last_heat >= HEATMAP_REFRESH_S:
+                await client.set(live.heatmap_wanted_key(camera_id), "1", ex=live.HEATMAP_WANTED_TTL_S)
+                last_heat = now
+            seq, jpeg, heat = await client.hmget(key, "seq", "jpeg", "heatmap")
+            if seq is not None and jpeg is not None and int(seq) != last_seq:
+                last_seq, last_new = int(seq), now
+                yield _part((heat or jpeg) if heatmap else jpeg)
+            elif now - last_new > IDLE_END_S:
+                return  # the camera stopped: end cleanly instead of holding the viewer
+            await asyncio.sleep(POLL_S)
+    finally:
+        await client.aclose()
+
+
+async def mjpeg_stream(request: HttpRequest, camera_id: int) -> HttpResponse:
+    user = await authenticate(request)
+    if user is None:
+        return _error(401, "not_authenticated", "Log in or send a Bearer token.")
+    if not has_role(user, Role.VIEWER):
+        return _error(403, "permission_denied", "Watching cameras needs the viewer role.")
+    if not await Camera.objects.filter(pk=camera_id).aexists():
+        return _error(404, "not_found", "No such camera.")
+    if not await sync_to_async(leases.is_running)(camera_id):
+        return _error(409, "not_running", "The camera is not running; start it first.")
+    heatmap = request.GET.get("heatmap", "").lower() in ("1", "true", "yes", "on")
+    response = StreamingHttpResponse(
+        _frames(camera_id, heatmap), content_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}"
+    )
+    response["Cache-Control"] = "no-cache, no-store, must-revalidate"
+    response["X-Accel-Buffering"] = "no"  # proxies must pass frames through at once
+    return response
