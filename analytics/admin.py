@@ -17,3 +17,7 @@ class MetricAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Measurements leave only by retention, which also drops their hourly rollups.
+        return False

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from analytics import rollups
 from analytics.models import Metric, RiskLevel
 
 _LEVEL_RANK = {level: i for i, level in enumerate(RiskLevel.values)}
@@ -180,6 +181,7 @@ class MetricsWriter:
             self._pending = [m for m in self._pending if m.zone_id is None or m.zone_id in alive]
         rows, self._pending = self._pending, []
         Metric.objects.bulk_create(rows, batch_size=500)
+        rollups.rows_written(rows)
         self.rows_written += len(rows)
         return len(rows)
 

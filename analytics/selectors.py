@@ -4,12 +4,12 @@ Used by the metrics API, the exports and the dashboard. Everything here is plain
 (database functions, no SQL dialect), so it gives the same answers on PostgreSQL and SQLite.
 
 Speed: a 30-day range of 1 Hz data is 2.6 million rows, too many to scan on every request.
-Whole ranges are therefore composed from 15-minute *partials* (count, sums, peaks) kept in
-the cache (Redis) per camera, zone and UTC day once that day is sealed (over for
-`SEAL_SECONDS`); edges and unsealed days are read from the table. Every tz offset in use is a
-multiple of 15 minutes, so display-zone hours, days and weeks are unions of partials. A late
-write into a cached day is detected (rows with an id above the last checked id) and drops that
-day from the cache, so cached figures never go stale.
+Whole ranges are therefore composed from 15-minute *partials* (count, sums, peaks), stored in
+the database per camera, zone and UTC hour once that hour is sealed (over for
+`SEAL_SECONDS`; `analytics.rollups`); edges and unsealed hours are read from the table. Every
+tz offset in use is a multiple of 15 minutes, so display-zone hours, days and weeks are unions
+of partials. Writers of Metric rows call `rollups.rows_written()`, which drops the stored
+hours they write into, so stored figures never go stale.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Count, FloatField, Max, Min, Q, QuerySet, Sum, Value
+from django.db.models import Count, FloatField, Max, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, ExtractMinute, ExtractSecond, Floor, TruncHour, TruncMinute
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from analytics import rollups
 from analytics.models import Metric, RiskLevel
 
 PRESETS: dict[str, timedelta] = {
@@ -39,8 +39,7 @@ MAX_RANGE = timedelta(days=366)
 BUCKETS = ("hourly", "daily", "weekly")
 PARTIAL_SECONDS = 900
 SEAL_SECONDS = 15 * 60
-CACHE_TTL_SECONDS = 40 * 86400
-# Bucket sizes history may use (seconds); >= 900 ones are built from cached partials.
+# Bucket sizes history may use (seconds); >= 900 ones are built from stored partials.
 _HISTORY_STEPS = (1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 _LEVELS = (RiskLevel.SAFE, RiskLevel.CAUTION, RiskLevel.WARNING, RiskLevel.CRITICAL)
 
@@ -259,71 +258,6 @@ def _ceil(dt: datetime, step: int) -> datetime:
     return floored if floored == dt else floored + timedelta(seconds=step)
 
 
-class _HourCache:
-    """Sealed UTC hours of 15-minute partials per camera and zone, kept in the cache."""
-
-    def __init__(self, camera, zone_id: int | None):
-        created = int(camera.created_at.timestamp() * 1_000_000) if camera.created_at else 0
-        # The creation stamp makes keys unique per database, so a recreated DB never reuses them.
-        self.prefix = f"metrics:partials:v2:{camera.pk}:{created}:{zone_id or 0}"
-        self.marker_key = f"{self.prefix}:checked_id"
-        self.camera, self.zone_id = camera, zone_id
-
-    def _key(self, hour: datetime) -> str:
-        return f"{self.prefix}:{int(hour.timestamp())}"
-
-    def _drop_late_hours(self, checked: int) -> None:
-        """Forget cached hours that rows written since `checked` fall into."""
-        late = (
-            metrics_queryset(
-                self.camera, datetime(1970, 1, 2, tzinfo=UTC), _sealed_before(), zone=self.zone_id
-            )
-            .filter(id__gt=checked)
-            .aggregate(lo=Min("timestamp"), hi=Max("timestamp"))
-        )
-        if late["lo"] is not None:
-            hour, last = _floor(late["lo"], 3600), _floor(late["hi"], 3600)
-            keys = []
-            while hour <= last:
-                keys.append(self._key(hour))
-                hour += timedelta(hours=1)
-            cache.delete_many(keys)
-
-    def load(self, hours: list[datetime]) -> dict[datetime, dict[datetime, Partial]]:
-        if not hours:
-            return {}
-        checked = cache.get(self.marker_key)
-        if checked is None:
-            return {}
-        newest = Metric.objects.aggregate(m=Max("id"))["m"] or 0
-        if newest < checked:  # rows were deleted wholesale: trust nothing
-            cache.delete(self.marker_key)
-            return {}
-        if newest > checked:
-            self._drop_late_hours(checked)
-            cache.set(self.marker_key, newest, CACHE_TTL_SECONDS)
-        found = cache.get_many([self._key(h) for h in hours])
-        out = {}
-        for hour in hours:
-            stored = found.get(self._key(hour))
-            if stored is not None:
-                out[hour] = {datetime.fromtimestamp(k, UTC): Partial(*v) for k, v in stored.items()}
-        return out
-
-    def store(self, partials_by_hour: dict[datetime, dict[datetime, Partial]], checked_id: int) -> None:
-        if not partials_by_hour:
-            return
-        if cache.get(self.marker_key) is None:
-            cache.set(self.marker_key, checked_id, CACHE_TTL_SECONDS)
-        cache.set_many(
-            {
-                self._key(hour): {int(at.timestamp()): p.as_tuple() for at, p in parts.items()}
-                for hour, parts in partials_by_hour.items()
-            },
-            CACHE_TTL_SECONDS,
-        )
-
-
 def _sealed_before() -> datetime:
     return timezone.now().astimezone(UTC) - timedelta(seconds=SEAL_SECONDS)
 
@@ -345,17 +279,20 @@ def metric_partials(camera, start: datetime, end: datetime, *, zone=None) -> dic
         return out
     out.update(_raw_partials(qs, a, hours[0]))
     out.update(_raw_partials(qs, hours[-1] + timedelta(hours=1), b))
-    store = _HourCache(camera, _zone_id(zone))
-    cached = store.load(hours)
+    zone_id = _zone_id(zone)
+    cached = {
+        hour: {at: Partial(*values) for at, values in parts.items()}
+        for hour, parts in rollups.load(camera.pk, zone_id, hours[0], hours[-1]).items()
+    }
     missing = [h for h in hours if h not in cached]
     if missing:
-        checked_id = Metric.objects.aggregate(m=Max("id"))["m"] or 0
         fresh: dict[datetime, dict[datetime, Partial]] = {h: {} for h in missing}
         for at, partial in _raw_partials(qs, missing[0], missing[-1] + timedelta(hours=1)).items():
             hour = _floor(at, 3600)
-            if hour in fresh:  # partials of cached hours in between are not needed
+            if hour in fresh:  # partials of stored hours in between are not needed
                 fresh[hour][at] = partial
-        store.store(fresh, checked_id)  # empty hours too: they are not read again
+        as_tuples = {h: {at: p.as_tuple() for at, p in parts.items()} for h, parts in fresh.items()}
+        rollups.store(camera.pk, zone_id, as_tuples)
         cached.update(fresh)
     for parts in cached.values():
         out.update(parts)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from analytics.models import Metric
+from analytics.models import Metric, MetricHour
 from crowdsafe.models import SystemLog
 
 _BATCH = 50_000
@@ -31,5 +31,6 @@ def purge_old_data() -> dict[str, int]:
     logs_days = settings.CROWDSAFE_LOGS_RETENTION_DAYS
     return {
         "metrics": _delete_before(Metric.objects.all(), "timestamp", metrics_days),
+        "metric_hours": _delete_before(MetricHour.objects.all(), "hour", metrics_days),
         "logs": _delete_before(SystemLog.objects.all(), "timestamp", logs_days),
     }

@@ -1,7 +1,7 @@
-"""Keep the metric partials of the last 31 days warm, so the first 30-day query is fast too.
+"""Store the hourly rollups of the last 31 days ahead of requests (beat, every 10 minutes).
 
-Schedule (crowdsafe/celery.py beat): {"task": "reports.tasks.warm_metric_partials", "schedule": 600.0}.
-Only hours not yet cached are read, so a run after the first costs a few milliseconds per camera.
+Only hours not yet stored are read, so a run after the first costs a few milliseconds per camera;
+after a bulk import of metrics, the first run does the long read instead of a user's request.
 """
 
 from __future__ import annotations

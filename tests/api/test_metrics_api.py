@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from analytics import selectors
-from analytics.models import Metric
+from analytics import rollups, selectors
+from analytics.models import Metric, MetricHour
 from tests.api.conftest import metric_value
 
 pytestmark = pytest.mark.django_db
@@ -179,23 +179,26 @@ def test_aggregate_rejects_unknown_intervals(api_as, viewer_user, camera):
     assert response.status_code == 400 and "interval" in response.json()["errors"]
 
 
-def test_cached_days_are_reused_and_dropped_after_a_late_write(camera, seed):
-    """Sealed days come from the cache; a row written later into such a day is never missed."""
+def test_stored_hours_are_reused_and_dropped_after_a_late_write(camera, seed):
+    """Sealed hours come from the stored rollups; a row written later into one is never missed."""
     start = datetime(2025, 5, 1, tzinfo=UTC)
     end = start + timedelta(days=3)
     seed(camera, start, 3 * 86400, step=30)
     first = selectors.metrics_summary(camera, start, end)
     assert first["total_records"] == 3 * 2880
-    # Rows deleted behind the cache's back do not change a cached answer: it came from the cache.
+    assert MetricHour.objects.filter(camera=camera, zone_key=0).count() == 72
+    # Rows changed behind the rollups' back do not change the answer: it came from the rollups.
     Metric.objects.filter(
         camera=camera, timestamp__gte=start + timedelta(hours=5), timestamp__lt=start + timedelta(hours=6)
     ).update(count=0)
     again = selectors.metrics_summary(camera, start, end)
     assert again == first
-    # A late write into the middle day (e.g. a slowly analysed file) changes the answer.
-    Metric.objects.create(
+    # A late write into the middle day (e.g. a slowly analysed file) changes the answer:
+    # writers of rows tell the rollups, as the metrics writer does.
+    late_row = Metric.objects.create(
         camera=camera, timestamp=start + timedelta(days=1, seconds=7), count=500, count_max=500
     )
+    assert rollups.rows_written([late_row]) == 1
     late = selectors.metrics_summary(camera, start, end)
     assert late["total_records"] == first["total_records"] + 1
     assert late["peak_count"] == 500

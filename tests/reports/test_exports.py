@@ -120,12 +120,14 @@ def test_a_month_of_data_makes_a_bounded_report(camera, seed):
     assert len(report.chart_points) <= 400
 
 
-def test_warming_task_fills_the_partials_cache(camera, zone, seed):
-    from analytics.selectors import _floor, _HourCache
+def test_warming_task_stores_the_hourly_rollups(camera, zone, seed):
+    from analytics import rollups
+    from analytics.selectors import _floor
     from reports.tasks import warm_metric_partials
 
     start = datetime.now(UTC) - timedelta(days=2)
     seed(camera, start, 86400, step=60)
     assert warm_metric_partials(days=3) == 2  # the whole view and its zone
     hour = _floor(start + timedelta(hours=3), 3600)
-    assert _HourCache(camera, None).load([hour])[hour]  # cached, with data
+    stored = rollups.load(camera.pk, None, hour, hour)[hour]
+    assert sum(values[0] for values in stored.values()) == 60  # one row a minute, with data

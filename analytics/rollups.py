@@ -1,0 +1,62 @@
+"""Hourly rollups of Metric rows in the database (see `analytics.models.MetricHour`).
+
+The selectors compose long ranges from them; every writer of Metric rows calls
+`rows_written()` so an hour that was already rolled up is recomputed from its rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from analytics.models import Metric, MetricHour
+
+# {hour: {quarter start: partial tuple}}
+HourPartials = dict[datetime, dict[datetime, tuple]]
+
+
+def _zone_key(zone_id: int | None) -> int:
+    return zone_id or 0
+
+
+def load(camera_id: int, zone_id: int | None, first: datetime, last: datetime) -> HourPartials:
+    """Stored hours in [first, last] (hour starts)."""
+    rows = MetricHour.objects.filter(
+        camera_id=camera_id, zone_key=_zone_key(zone_id), hour__gte=first, hour__lte=last
+    ).values_list("hour", "partials")
+    return {
+        hour.astimezone(UTC): {datetime.fromtimestamp(int(k), UTC): tuple(v) for k, v in parts.items()}
+        for hour, parts in rows
+    }
+
+
+def store(camera_id: int, zone_id: int | None, hours: HourPartials) -> None:
+    """Keep computed hours (empty ones too, so they are not read again)."""
+    MetricHour.objects.bulk_create(
+        [
+            MetricHour(
+                camera_id=camera_id,
+                zone_key=_zone_key(zone_id),
+                hour=hour,
+                partials={str(int(at.timestamp())): list(values) for at, values in parts.items()},
+            )
+            for hour, parts in hours.items()
+        ],
+        ignore_conflicts=True,  # another request stored the same hour meanwhile
+        batch_size=500,
+    )
+
+
+def rows_written(rows: Iterable[Metric]) -> int:
+    """Drop the rollups of the hours these new rows fall in; returns how many were dropped."""
+    hours: dict[tuple[int, int], set[datetime]] = {}
+    for row in rows:
+        ts = row.timestamp.astimezone(UTC)
+        hours.setdefault((row.camera_id, _zone_key(row.zone_id)), set()).add(
+            ts.replace(minute=0, second=0, microsecond=0)
+        )
+    dropped = 0
+    for (camera_id, zone_key), stale in hours.items():
+        stored = MetricHour.objects.filter(camera_id=camera_id, zone_key=zone_key, hour__in=stale)
+        dropped += stored.delete()[0]
+    return dropped
