@@ -12,7 +12,13 @@ from analytics.api import views as metrics
 from cameras.api.recordings import RecordingViewSet
 from cameras.api.views import CameraViewSet, ConnectionTestViewSet, camera_stream
 from crowdsafe.api.docs import RedocView, SchemaView, SwaggerView
-from crowdsafe.api.settings_views import RuntimeSettingsView, TelegramTestView
+from crowdsafe.api.settings_views import (
+    RiskThresholdsView,
+    RuntimeSettingsView,
+    SettingKeyView,
+    SettingsCategoryView,
+    TelegramTestView,
+)
 from crowdsafe.api.system import HealthView, SystemLogViewSet, SystemStatsView
 
 router = SimpleRouter()
@@ -41,6 +47,9 @@ urlpatterns = [
     path(camera + "export/", metrics.MetricsExportView.as_view(), name="api-metrics-export"),
     path("settings/", RuntimeSettingsView.as_view(), name="api-settings"),
     path("settings/telegram-test/", TelegramTestView.as_view(), name="api-settings-telegram-test"),
+    path("settings/risk-thresholds/", RiskThresholdsView.as_view(), name="api-settings-risk"),
+    path("settings/<slug:category>/", SettingsCategoryView.as_view(), name="api-settings-category"),
+    path("settings/<slug:category>/<slug:key>/", SettingKeyView.as_view(), name="api-settings-key"),
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", SwaggerView.as_view(), name="api-docs"),
     path("redoc/", RedocView.as_view(), name="api-redoc"),

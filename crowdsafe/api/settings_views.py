@@ -1,10 +1,19 @@
-"""GET/PATCH /api/settings/ (admin): the runtime settings; the bot token is write-only."""
+"""The runtime settings API (admin); the bot token is write-only everywhere.
+
+- GET/PATCH/PUT /api/settings/: every setting at once.
+- GET /api/settings/<category>/, PUT /api/settings/<category>/<key>/ {"value": ...} and
+  POST /api/settings/risk-thresholds/ {key: value, ...}: the original product's paths, so its
+  clients keep working. Its key names are accepted as aliases; unknown keys are refused,
+  never stored.
+"""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from accounts.permissions import IsAdmin
@@ -48,6 +57,126 @@ class RuntimeSettingsSerializer(serializers.ModelSerializer):
         if not attrs:
             raise serializers.ValidationError({"non_field_errors": ["Send at least one setting to change."]})
         return attrs
+
+
+# The original product's groups. Every editable setting is in exactly one.
+CATEGORIES: dict[str, list[str]] = {
+    "risk": [
+        "weight_density", "weight_surge", "weight_velocity", "boost_pressure", "boost_coherence",
+        "density_caution", "density_warning", "density_critical",
+        "risk_caution", "risk_warning", "risk_critical", "stagnant_speed", "surge_threshold",
+    ],
+    "alerts": [
+        "alerts_enabled", "alert_cooldown_s", "alert_debounce_s", "all_clear_after_s",
+        "telegram_enabled", "telegram_bot_token", "telegram_chat_ids",
+    ],
+    "ai": ["detector_confidence", "detector_iou"],
+}
+# The original product's key names for the same settings.
+LEGACY_KEYS = {
+    "velocity_stagnant": "stagnant_speed",
+    "cooldown_seconds": "alert_cooldown_s",
+    "telegram_chat_id": "telegram_chat_ids",
+    "confidence": "detector_confidence",
+    "confidence_threshold": "detector_confidence",
+    "iou": "detector_iou",
+    "iou_threshold": "detector_iou",
+}
+_SHOWN_WITH = {"telegram_bot_token": ["telegram_bot_token_set", "telegram_bot_token_masked"]}
+
+
+def _category_or_404(category: str) -> list[str]:
+    if category not in CATEGORIES:
+        raise NotFound(f"No settings category {category!r}; there are {', '.join(CATEGORIES)}.")
+    return CATEGORIES[category]
+
+
+def _category_view(obj: RuntimeSettings, category: str) -> dict:
+    data = RuntimeSettingsSerializer(obj).data
+    shown = []
+    for key in _category_or_404(category):
+        shown += _SHOWN_WITH.get(key, [key])
+    return {key: data[key] for key in shown}
+
+
+def _update(request, changes: dict) -> RuntimeSettings:
+    from crowdsafe.runtime_settings import update_runtime_settings
+
+    serializer = RuntimeSettingsSerializer(data=changes, partial=True)
+    serializer.is_valid(raise_exception=True)
+    return update_runtime_settings(dict(serializer.validated_data), user=request.user)
+
+
+class SettingValueSerializer(serializers.Serializer):
+    value = serializers.JSONField(help_text="The new value, of the setting's type.")
+
+
+class SettingsCategoryView(CrowdSafeAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+    )
+    def get(self, request, category: str):
+        """One group of settings (risk, alerts or ai) as {key: value}."""
+        from crowdsafe.runtime_settings import get_runtime_settings, invalidate_cache
+
+        _category_or_404(category)
+        invalidate_cache()
+        return Response(_category_view(get_runtime_settings(), category))
+
+
+class SettingKeyView(CrowdSafeAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        request=SettingValueSerializer,
+        responses={
+            200: OpenApiTypes.OBJECT,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+    )
+    def put(self, request, category: str, key: str):
+        """Change one setting of a group; answers with the whole group."""
+        keys = _category_or_404(category)
+        field = LEGACY_KEYS.get(key, key)
+        if field not in keys:
+            raise NotFound(f"No setting {key!r} in {category!r}; it has {', '.join(keys)}.")
+        value = parse_body(SettingValueSerializer, request)["value"]
+        return Response(_category_view(_update(request, {field: value}), category))
+
+
+class RiskThresholdsView(CrowdSafeAPIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={
+            200: OpenApiTypes.OBJECT,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+        },
+    )
+    def post(self, request):
+        """Change several risk settings together ({key: value}); all are checked before any is saved."""
+        if not isinstance(request.data, dict) or not request.data:
+            raise serializers.ValidationError({"non_field_errors": ["Send a JSON object of risk settings."]})
+        changes, unknown = {}, []
+        for key, value in request.data.items():
+            field = LEGACY_KEYS.get(key, key)
+            if field in CATEGORIES["risk"]:
+                changes[field] = value
+            else:
+                unknown.append(key)
+        if unknown:
+            raise serializers.ValidationError(
+                {key: [f"Not a risk setting; they are {', '.join(CATEGORIES['risk'])}."] for key in unknown}
+            )
+        return Response(_category_view(_update(request, changes), "risk"))
 
 
 class TelegramTestSerializer(serializers.Serializer):

@@ -154,6 +154,16 @@ CASES = [
     ("put", "/api/settings/", ADMIN, 200, {}, lambda c: {"alert_cooldown_s": 90}),
     ("patch", "/api/settings/", ADMIN, 200, {}, lambda c: {"alert_cooldown_s": 120}),
     ("post", "/api/settings/telegram-test/", ADMIN, 200, {}, None),
+    ("get", "/api/settings/{category}/", ADMIN, 200, {"category": lambda c: "risk"}, None),
+    (
+        "put",
+        "/api/settings/{category}/{key}/",
+        ADMIN,
+        200,
+        {"category": lambda c: "alerts", "key": lambda c: "alert_cooldown_s"},
+        lambda c: {"value": 75},
+    ),
+    ("post", "/api/settings/risk-thresholds/", ADMIN, 200, {}, lambda c: {"density_warning": 3.8}),
     ("get", "/api/system/stats/", VIEWER, 200, {}, None),
     ("get", "/api/system/logs/", ADMIN, 200, {}, None),
 ]

@@ -157,3 +157,67 @@ def test_stats(api_as, viewer_user, camera, make_alert):
     body = api_as(viewer_user).get("/api/system/stats/").json()
     assert body["cameras_total"] == 1 and body["alerts_total"] == 2
     assert body["alerts_unacknowledged"] == 1 and body["alerts_unresolved"] == 1
+
+
+def test_every_setting_is_in_exactly_one_category():
+    from crowdsafe.api.settings_views import CATEGORIES, EDITABLE
+
+    listed = [key for keys in CATEGORIES.values() for key in keys]
+    assert sorted(listed) == sorted([*EDITABLE, "telegram_bot_token"])
+
+
+def test_settings_by_category_as_the_original_clients_use_them(api_as, admin_user):
+    from crowdsafe.runtime_settings import get_runtime_settings, invalidate_cache
+
+    api = api_as(admin_user)
+    risk = api.get("/api/settings/risk/").json()
+    assert risk["density_warning"] == 4.0 and "alert_cooldown_s" not in risk
+    alerts = api.get("/api/settings/alerts/").json()
+    assert alerts["telegram_bot_token_set"] is False and "telegram_bot_token" not in alerts
+    assert set(api.get("/api/settings/ai/").json()) == {"detector_confidence", "detector_iou"}
+    # One key at a time, by its new or its original name.
+    response = api.put("/api/settings/alerts/cooldown_seconds/", {"value": 90}, format="json")
+    assert response.status_code == 200 and response.json()["alert_cooldown_s"] == 90
+    token = {"value": "42:secret-token"}
+    response = api.put("/api/settings/alerts/telegram_bot_token/", token, format="json")
+    assert response.status_code == 200 and "secret" not in json.dumps(response.json())
+    assert response.json()["telegram_bot_token_set"] is True
+    # Several risk settings together, checked together.
+    response = api.post(
+        "/api/settings/risk-thresholds/",
+        {"density_warning": 3.5, "density_critical": 5.5, "velocity_stagnant": 0.3},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    invalidate_cache()
+    current = get_runtime_settings()
+    assert (current.density_warning, current.density_critical, current.stagnant_speed) == (3.5, 5.5, 0.3)
+    assert current.alert_cooldown_s == 90 and current.telegram_bot_token == "42:secret-token"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "where"),
+    [
+        ("get", "/api/settings/general/", None, 404, None),
+        ("put", "/api/settings/risk/alert_cooldown_s/", {"value": 90}, 404, None),
+        ("put", "/api/settings/risk/no_such_key/", {"value": 1}, 404, None),
+        ("put", "/api/settings/alerts/alert_cooldown_s/", {}, 400, "value"),
+        ("put", "/api/settings/alerts/alert_cooldown_s/", {"value": "soon"}, 400, "alert_cooldown_s"),
+        ("put", "/api/settings/risk/density_warning/", {"value": 9}, 400, "density_critical"),
+        ("post", "/api/settings/risk-thresholds/", {"density_warning": 3, "theme": "dark"}, 400, "theme"),
+        ("post", "/api/settings/risk-thresholds/", {"weight_density": 0.9}, 400, "weight_velocity"),
+        ("post", "/api/settings/risk-thresholds/", [1, 2], 400, "non_field_errors"),
+        ("post", "/api/settings/risk-thresholds/", {}, 400, "non_field_errors"),
+    ],
+)
+def test_bad_category_requests_are_refused_and_nothing_changes(
+    api_as, admin_user, method, path, body, status, where
+):
+    api = api_as(admin_user)
+    before = api.get("/api/settings/").json()
+    call = getattr(api, method)
+    response = call(path, body, format="json") if body is not None else call(path)
+    assert response.status_code == status, response.content
+    if where:
+        assert where in response.json()["errors"], response.json()
+    assert api.get("/api/settings/").json() == before

@@ -18,10 +18,6 @@ from pathlib import Path
 import pytest
 import requests
 
-# Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make
-# between browser steps are ordinary synchronous code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -146,14 +142,24 @@ def asgi_server(django_db_setup, django_db_blocker, tmp_path_factory, browser_me
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium_path):
+    """Chromium for the tests of this package only.
+
+    Playwright's sync API keeps an asyncio loop running in this thread while it is open, so
+    the ORM calls the tests make between browser steps need DJANGO_ALLOW_ASYNC_UNSAFE; both
+    end with this package, so the tests after it (async_to_sync, subprocesses) see neither.
+    """
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as pw:
+            instance = pw.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+            yield instance
+            instance.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture

@@ -19,8 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PROD_SECRET = "s3cr3t-" + "k" * 60
 
 
+_NOT_INHERITED = ("SECRET_KEY", "DEBUG", "SECURE_SSL_REDIRECT", "DJANGO_ALLOW_ASYNC_UNSAFE")
+
+
 def _run_manage(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "SECURE_SSL_REDIRECT")}
+    env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
     env.update({"CROWDSAFE_ENV_FILE": "/nonexistent", **env_overrides})
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
