@@ -10,7 +10,15 @@ from alerts.services import record_notification
 from crowdsafe.runtime_settings import get_runtime_settings
 
 
-@shared_task(name="alerts.tasks.send_alert_notification", ignore_result=True)
+# acks_late: acknowledged only when done, so a message whose worker died mid-send goes back to
+# the queue after the broker's visibility timeout (CROWDSAFE_BROKER_VISIBILITY_TIMEOUT) and the
+# next worker sends it. A chat may then get it twice; better twice than never.
+@shared_task(
+    name="alerts.tasks.send_alert_notification",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
 def send_alert_notification(alert_id: int, kind: str = "raised") -> str:
     """Send an alert (raised / escalated / all_clear) to every configured Telegram chat.
 

@@ -214,6 +214,13 @@ CELERY_TASK_ROUTES = {
     "cameras.tasks.run_camera": {"queue": "streams", "exchange": "streams", "routing_key": "streams"}
 }
 CELERY_TASK_ACKS_LATE = False  # camera runners are reconciled by beat, never redelivered
+# Tasks with acks_late (Telegram sends) that a dead worker never acknowledged are queued again
+# after this many seconds; it must exceed the longest send (90 s of retries per chat).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CROWDSAFE_BROKER_VISIBILITY_TIMEOUT", default=900),
+    "unacked_restore_interval": 10,  # each worker looks for such messages every 10 s
+    "unacked_restore_throttle": 1,
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -81,12 +82,41 @@ def _database_url() -> str:
 
 
 @pytest.fixture
-def celery_worker(transactional_db, settings, telegram, tmp_path):
-    """A real Celery worker on the `default` queue, using the test database and our Redis."""
+def start_worker(transactional_db, settings, telegram, tmp_path):
+    """`start_worker(**env)`: a real Celery worker on the `default` queue, using the test
+    database and our Redis; every one started is stopped after the test."""
     from crowdsafe.celery import app
 
     app.control.purge()  # nothing left over from an earlier run
-    log_path = tmp_path / "worker.log"
+    started: list[subprocess.Popen] = []
+
+    def start(pool: str = "solo", **extra_env: str) -> subprocess.Popen:
+        log = tmp_path / f"worker{len(started)}.log"
+        proc = _start_worker(settings, telegram, log, pool, extra_env)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)  # the worker and its pool's children
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@pytest.fixture
+def celery_worker(start_worker):
+    return start_worker()
+
+
+def _start_worker(
+    settings, telegram, log_path: Path, pool: str, extra_env: dict[str, str]
+) -> subprocess.Popen:
+    from crowdsafe.celery import app
+
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
@@ -95,8 +125,9 @@ def celery_worker(transactional_db, settings, telegram, tmp_path):
         "TELEGRAM_API_BASE": telegram.url,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "DJANGO_SETTINGS_MODULE": "crowdsafe.settings",
+        **extra_env,
     }
-    name = f"alerts-test-{os.getpid()}@{socket.gethostname()}"
+    name = f"alerts-test-{os.getpid()}-{log_path.stem}@{socket.gethostname()}"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [
@@ -109,7 +140,9 @@ def celery_worker(transactional_db, settings, telegram, tmp_path):
                 "-Q",
                 "default",
                 "--pool",
-                "solo",
+                pool,
+                "--concurrency",
+                "1",
                 "--without-heartbeat",
                 "--without-mingle",
                 "--without-gossip",
@@ -122,17 +155,11 @@ def celery_worker(transactional_db, settings, telegram, tmp_path):
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so a test can kill it whole
         )
-    try:
-        deadline = time.monotonic() + 90
-        while not app.control.ping(destination=[name], timeout=0.5):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Celery worker did not start:\n{log_path.read_text()[-3000:]}")
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
+    deadline = time.monotonic() + 90
+    while not app.control.ping(destination=[name], timeout=0.5):
+        if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            proc.wait(timeout=5)
+            raise RuntimeError(f"the Celery worker did not start:\n{log_path.read_text()[-3000:]}")
+    return proc

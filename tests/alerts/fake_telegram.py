@@ -102,6 +102,7 @@ class FakeTelegram:
     script: list[tuple[int, dict]] = field(default_factory=list)
     valid_tokens: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    release: threading.Event = field(default_factory=threading.Event)
 
     def answer_429(self, retry_after: int = 1) -> None:
         self.script.append(
@@ -115,6 +116,10 @@ class FakeTelegram:
                 },
             )
         )
+
+    def hang_next(self) -> None:
+        """The next request gets no answer until `release` is set (a worker dies meanwhile)."""
+        self.script.append((0, {}))
 
     def answer_error(self, status: int, description: str) -> None:
         self.script.append((status, {"ok": False, "error_code": status, "description": description}))
@@ -165,6 +170,9 @@ def start_fake_telegram() -> tuple[FakeTelegram, ThreadingHTTPServer]:
             with fake.lock:
                 fake.requests.append(request)
                 scripted = fake.script.pop(0) if fake.script else None
+            if scripted is not None and scripted[0] == 0:
+                fake.release.wait(60)
+                return None  # the connection closes with no answer
             if scripted is not None:
                 return self._send(*scripted)
             if fake.valid_tokens and token not in fake.valid_tokens:
