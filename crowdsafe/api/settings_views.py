@@ -115,7 +115,13 @@ class SettingsCategoryView(CrowdSafeAPIView):
     permission_classes = [IsAdmin]
 
     @extend_schema(
-        responses={200: OpenApiTypes.OBJECT, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+        operation_id="settings_category_retrieve",
+        responses={
+            200: OpenApiTypes.OBJECT,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+        },
     )
     def get(self, request, category: str):
         """One group of settings (risk, alerts or ai) as {key: value}."""
@@ -130,6 +136,7 @@ class SettingKeyView(CrowdSafeAPIView):
     permission_classes = [IsAdmin]
 
     @extend_schema(
+        operation_id="settings_key_update",
         request=SettingValueSerializer,
         responses={
             200: OpenApiTypes.OBJECT,
@@ -153,6 +160,7 @@ class RiskThresholdsView(CrowdSafeAPIView):
     permission_classes = [IsAdmin]
 
     @extend_schema(
+        operation_id="settings_risk_thresholds_update",
         request=OpenApiTypes.OBJECT,
         responses={
             200: OpenApiTypes.OBJECT,
