@@ -1,10 +1,11 @@
 """Benchmark of the operator pages: server time and live-update latency.
 
 Seeds a throwaway test database with 50 cameras (all running, with live figures in Redis),
-10,000 alerts and 30 days of metrics for the analysed camera (one row per 10 s, 259,200
-rows), then measures the server time of the dashboard, cameras, alerts and analytics pages
-through Django's full request stack (middleware, session, templates; no network), and the
-time from a live push to the changed number in a real browser (uvicorn + Chromium).
+10,000 alerts and 30 days of 1 Hz metrics for the analysed camera (2,592,000 rows;
+BENCH_METRIC_STEP_S=10 seeds one row per 10 s instead, faster), then measures the server
+time of the dashboard, cameras, alerts and analytics pages through Django's full request
+stack (middleware, session, templates; no network), and the time from a live push to the
+changed number in a real browser (uvicorn + Chromium).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cs_bench REDIS_URL=redis://127.0.0.1:6379/7 \
         .venv/bin/python benchmarks/bench_pages.py
@@ -43,7 +44,8 @@ from django.utils import timezone  # noqa: E402
 
 PAGE_LIMIT_MS = 200.0
 LIVE_LIMIT_S = 1.0
-CAMERAS, ALERTS, DAYS, METRIC_STEP_S = 50, 10_000, 30, 10
+CAMERAS, ALERTS, DAYS = 50, 10_000, 30
+METRIC_STEP_S = int(os.environ.get("BENCH_METRIC_STEP_S", "1"))
 RUNS = 15
 
 
@@ -91,14 +93,16 @@ def seed() -> tuple:
 
 
 def time_page(client: Client, url: str) -> dict:
-    client.get(url)  # warm-up (template loading, first cache fill)
+    t0 = time.perf_counter()
+    client.get(url)  # the first call loads templates and stores hourly rollups of old hours
+    first = (time.perf_counter() - t0) * 1000
     samples = []
     for _ in range(RUNS):
         t0 = time.perf_counter()
         response = client.get(url)
         samples.append((time.perf_counter() - t0) * 1000)
         assert response.status_code == 200, (url, response.status_code)
-    return {"url": url, "median_ms": round(statistics.median(samples), 1),
+    return {"url": url, "first_ms": round(first, 1), "median_ms": round(statistics.median(samples), 1),
             "p95_ms": round(sorted(samples)[int(0.95 * (len(samples) - 1))], 1),
             "max_ms": round(max(samples), 1)}
 
@@ -199,9 +203,9 @@ def main() -> int:
     live = results["live_update"]
     ok = ok and "max_ms" in live and live["max_ms"] <= LIVE_LIMIT_S * 1000
     results["ok"] = ok
-    print(f"{'page':28} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}")
+    print(f"{'page':28} {'first ms':>9} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}")
     for name, p in results["pages"].items():
-        print(f"{name:28} {p['median_ms']:>10} {p['p95_ms']:>8} {p['max_ms']:>8}")
+        print(f"{name:28} {p['first_ms']:>9} {p['median_ms']:>10} {p['p95_ms']:>8} {p['max_ms']:>8}")
     print(f"live update (push -> DOM): {live}")
     print("OK" if ok else "OVER THE LIMIT")
     out = REPO / "benchmarks" / "results"

@@ -24,6 +24,11 @@ _HIDDEN = {"id", "updated_at", "updated_by", "telegram_bot_token"}
 EDITABLE = [f.name for f in RuntimeSettings._meta.concrete_fields if f.editable and f.name not in _HIDDEN]
 
 
+def _answers(ok, *errors: int) -> dict:
+    """The documented responses: `ok` for 200, the error body for each error status."""
+    return {200: ok, **{status: ErrorSerializer for status in errors}}
+
+
 class RuntimeSettingsSerializer(serializers.ModelSerializer):
     """Every setting; `telegram_bot_token` can be written but is only ever shown masked."""
 
@@ -116,12 +121,7 @@ class SettingsCategoryView(CrowdSafeAPIView):
 
     @extend_schema(
         operation_id="settings_category_retrieve",
-        responses={
-            200: OpenApiTypes.OBJECT,
-            401: ErrorSerializer,
-            403: ErrorSerializer,
-            404: ErrorSerializer,
-        },
+        responses=_answers(OpenApiTypes.OBJECT, 401, 403, 404),
     )
     def get(self, request, category: str):
         """One group of settings (risk, alerts or ai) as {key: value}."""
@@ -138,13 +138,7 @@ class SettingKeyView(CrowdSafeAPIView):
     @extend_schema(
         operation_id="settings_key_update",
         request=SettingValueSerializer,
-        responses={
-            200: OpenApiTypes.OBJECT,
-            400: ErrorSerializer,
-            401: ErrorSerializer,
-            403: ErrorSerializer,
-            404: ErrorSerializer,
-        },
+        responses=_answers(OpenApiTypes.OBJECT, 400, 401, 403, 404),
     )
     def put(self, request, category: str, key: str):
         """Change one setting of a group; answers with the whole group."""
@@ -162,12 +156,7 @@ class RiskThresholdsView(CrowdSafeAPIView):
     @extend_schema(
         operation_id="settings_risk_thresholds_update",
         request=OpenApiTypes.OBJECT,
-        responses={
-            200: OpenApiTypes.OBJECT,
-            400: ErrorSerializer,
-            401: ErrorSerializer,
-            403: ErrorSerializer,
-        },
+        responses=_answers(OpenApiTypes.OBJECT, 400, 401, 403),
     )
     def post(self, request):
         """Change several risk settings together ({key: value}); all are checked before any is saved."""
@@ -195,7 +184,7 @@ class TelegramTestSerializer(serializers.Serializer):
 class RuntimeSettingsView(CrowdSafeAPIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(responses={200: RuntimeSettingsSerializer, 401: ErrorSerializer, 403: ErrorSerializer})
+    @extend_schema(responses=_answers(RuntimeSettingsSerializer, 401, 403))
     def get(self, request):
         from crowdsafe.runtime_settings import get_runtime_settings, invalidate_cache
 
@@ -204,12 +193,7 @@ class RuntimeSettingsView(CrowdSafeAPIView):
 
     @extend_schema(
         request=RuntimeSettingsSerializer,
-        responses={
-            200: RuntimeSettingsSerializer,
-            400: ErrorSerializer,
-            401: ErrorSerializer,
-            403: ErrorSerializer,
-        },
+        responses=_answers(RuntimeSettingsSerializer, 400, 401, 403),
     )
     def patch(self, request):
         """Change some settings; everything is validated together and nothing is saved on error."""
@@ -224,12 +208,7 @@ class RuntimeSettingsView(CrowdSafeAPIView):
 
     @extend_schema(
         request=RuntimeSettingsSerializer,
-        responses={
-            200: RuntimeSettingsSerializer,
-            400: ErrorSerializer,
-            401: ErrorSerializer,
-            403: ErrorSerializer,
-        },
+        responses=_answers(RuntimeSettingsSerializer, 400, 401, 403),
     )
     def put(self, request):
         return self.patch(request)
@@ -238,9 +217,7 @@ class RuntimeSettingsView(CrowdSafeAPIView):
 class TelegramTestView(CrowdSafeAPIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(
-        request=None, responses={200: TelegramTestSerializer, 401: ErrorSerializer, 403: ErrorSerializer}
-    )
+    @extend_schema(request=None, responses=_answers(TelegramTestSerializer, 401, 403))
     def post(self, request):
         """Send a test message to the configured Telegram chats and report the answer."""
         from alerts.telegram import send_test_message
