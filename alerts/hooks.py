@@ -12,6 +12,7 @@ import copy
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from alerts import services, state
@@ -28,7 +29,11 @@ _zone_cache: dict[int, tuple[float, dict[str, tuple[Any, ZoneLimits]]]] = {}
 _last_error_log: dict[int, float] = {}
 
 
-def on_frame(camera, result, annotated_jpeg: bytes | None) -> None:
+# The annotated frame as JPEG, or a callable that encodes it (only when an alert needs it).
+Snapshot = bytes | Callable[[], bytes] | None
+
+
+def on_frame(camera, result, annotated_jpeg: Snapshot) -> None:
     """Run the alert rules on one processed frame (a FrameResult or its ``to_dict()``)."""
     try:
         process_frame(camera, result, annotated_jpeg)
@@ -43,7 +48,7 @@ def on_frame(camera, result, annotated_jpeg: bytes | None) -> None:
             logger.exception("Alert rules failed for camera %s", camera_id)
 
 
-def process_frame(camera, result, annotated_jpeg: bytes | None, *, now: float | None = None) -> list[Action]:
+def process_frame(camera, result, annotated_jpeg: Snapshot, *, now: float | None = None) -> list[Action]:
     """`on_frame` without the safety net; `now` (wall clock, epoch s) is for tests."""
     s = get_runtime_settings()
     if not s.alerts_enabled:
@@ -79,8 +84,10 @@ def process_frame(camera, result, annotated_jpeg: bytes | None, *, now: float | 
     return done
 
 
-def _apply(camera, action: Action, st: KeyState, frame: dict, jpeg: bytes | None, zones: dict) -> None:
+def _apply(camera, action: Action, st: KeyState, frame: dict, snapshot: Snapshot, zones: dict) -> None:
     obs = action.observation
+    # Only a new or escalated alert keeps a picture: encode the frame for those alone.
+    jpeg = snapshot() if callable(snapshot) and action.kind in ("raise", "escalate") else snapshot
     if action.kind == "raise":
         _raise(camera, st, obs, frame, jpeg, zones)
     elif action.kind == "escalate":

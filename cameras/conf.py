@@ -58,6 +58,11 @@ def live_push_hz() -> float:
     return _value("CROWDSAFE_LIVE_PUSH_HZ", 2.0)
 
 
+def live_frame_hz() -> float:
+    """How often the latest annotated frame is encoded for viewers (MJPEG polls 20 times a second)."""
+    return _value("CROWDSAFE_LIVE_FRAME_HZ", 15.0)
+
+
 def live_jpeg_quality() -> int:
     return int(_value("CROWDSAFE_LIVE_JPEG_QUALITY", 80))
 

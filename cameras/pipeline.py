@@ -1,8 +1,9 @@
 """What the runner does with every processed frame.
 
-Engine step, annotated frame to the recording and (as JPEG) to Redis, per-second metrics,
-the alert rules hook, and at most `live_push_hz` live pushes per second. Everything after
-the engine step is best effort: a failing push, hook or disk never stops the analysis.
+Engine step, annotated frame to the recording and (as JPEG, at most `live_frame_hz` times a
+second) to Redis, per-second metrics, the alert rules hook, and at most `live_push_hz` live
+pushes per second. Everything after the engine step is best effort: a failing push, hook or
+disk never stops the analysis.
 """
 
 from __future__ import annotations
@@ -45,6 +46,20 @@ def encode_jpeg(image: np.ndarray, quality: int, max_width: int) -> bytes:
     return buf.tobytes() if ok else b""
 
 
+class LazyJpeg:
+    """An annotated frame encoded on first use only: most frames are neither shown live nor
+    raise an alert, and encoding each would cost the analysis a few ms per frame."""
+
+    def __init__(self, image: np.ndarray, quality: int, max_width: int) -> None:
+        self.image, self.quality, self.max_width = image, quality, max_width
+        self._data: bytes | None = None
+
+    def __call__(self) -> bytes:
+        if self._data is None:
+            self._data = encode_jpeg(self.image, self.quality, self.max_width)
+        return self._data
+
+
 def summary(camera: Camera, result: FrameResult, status: str) -> dict:
     """The dashboard's per-camera figures."""
     return {
@@ -79,12 +94,14 @@ class FramePipeline:
         )
         self.alert_hook = _load_alert_hook()
         self.push_interval = 1.0 / max(conf.live_push_hz(), 0.1)
+        self.frame_interval = 1.0 / max(conf.live_frame_hz(), 0.1)
         self.jpeg_quality = conf.live_jpeg_quality()
         self.max_width = conf.live_max_width()
         self.status = "running"
         self.frames = 0
         self.pushes = 0
         self._last_push = 0.0
+        self._last_frame = float("-inf")
         self._heatmap_checked = 0.0
         self._heatmap = False
         self._hook_failed = False
@@ -96,16 +113,12 @@ class FramePipeline:
         wall = self.origin + timedelta(seconds=frame.timestamp)
         if self.recorder is not None:
             self.recorder.write(annotated, frame.timestamp, wall)
-        jpeg = encode_jpeg(annotated, self.jpeg_quality, self.max_width)
-        heat = None
-        if self._wants_heatmap():
-            heatmap = self.engine.render(frame.image, result, HEATMAP)
-            heat = encode_jpeg(heatmap, self.jpeg_quality, self.max_width)
+        jpeg = LazyJpeg(annotated, self.jpeg_quality, self.max_width)
         self.frames += 1
-        try:
-            live.store_frame(self.camera.pk, self.frames, jpeg, heat)
-        except Exception as exc:
-            log.warning("Camera %s: latest frame not stored: %s", self.camera.pk, exc)
+        now = time.monotonic()
+        if now - self._last_frame >= self.frame_interval:
+            self._last_frame = now
+            self._store_live_frame(frame, result, jpeg())
         try:
             self.metrics.add(result)
         except Exception as exc:  # a database hiccup must not stop the analysis
@@ -116,6 +129,16 @@ class FramePipeline:
             self._last_push = now
             self.publish(result, wall)
         return result
+
+    def _store_live_frame(self, frame: Frame, result: FrameResult, jpeg: bytes) -> None:
+        heat = None
+        if self._wants_heatmap():
+            heatmap = self.engine.render(frame.image, result, HEATMAP)
+            heat = encode_jpeg(heatmap, self.jpeg_quality, self.max_width)
+        try:
+            live.store_frame(self.camera.pk, self.frames, jpeg, heat)
+        except Exception as exc:
+            log.warning("Camera %s: latest frame not stored: %s", self.camera.pk, exc)
 
     def publish(self, result: FrameResult, wall: datetime) -> None:
         data = result.to_dict(include_persons=False)
@@ -142,7 +165,7 @@ class FramePipeline:
                 self._heatmap = False
         return self._heatmap
 
-    def _run_alert_hook(self, result: FrameResult, jpeg: bytes) -> None:
+    def _run_alert_hook(self, result: FrameResult, jpeg: LazyJpeg) -> None:
         if self.alert_hook is None:
             return
         try:

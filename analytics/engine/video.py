@@ -89,8 +89,12 @@ class H264Writer:
             options={"movflags": "+frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"},
         )
         keyframe_every = str(max(1, round(2 * fps)))
+        # superfast on one thread: ~3.7 ms of CPU per 768x576 frame against ~6.9 ms for veryfast
+        # with x264's own threads, for files ~35 % larger; the CPU belongs to the detector.
         self._stream = self._out.add_stream(
-            "libx264", rate=rate, options={"preset": "veryfast", "crf": "26", "g": keyframe_every}
+            "libx264",
+            rate=rate,
+            options={"preset": "superfast", "crf": "26", "g": keyframe_every, "threads": "1"},
         )
         self._stream.width, self._stream.height, self._stream.pix_fmt = self._w, self._h, "yuv420p"
         self._open = True

@@ -219,3 +219,28 @@ def test_a_snapshot_that_cannot_be_written_does_not_cost_the_alert(camera, setti
     alert = Alert.objects.get()
     assert alert.level == "CRITICAL" and not alert.snapshot and "snapshot" not in alert.metrics["escalation"]
     assert SystemLog.objects.filter(component="alerts", message__contains="snapshot not saved").count() == 2
+
+
+def test_a_lazy_snapshot_is_encoded_only_for_the_frames_that_raise_or_escalate(camera):
+    """The runner passes a callable; it runs for the raise and the escalation, not per frame."""
+    from django.core.files.storage import default_storage
+
+    encoded: list[float] = []
+
+    def lazy(density: float):
+        def encode() -> bytes:
+            encoded.append(density)
+            return jpeg(f"{density}")
+
+        return encode
+
+    for density, (start, end) in ((4.5, (0, 10)), (6.5, (10, 15))):
+        for ts in timeline(start, end, 10.0):
+            on_frame(camera, make_frame(ts, density=density), lazy(density))
+    assert encoded == [4.5, 6.5]  # 150 frames, two pictures
+    alert = Alert.objects.get()
+    assert alert.level == "CRITICAL"
+    with alert.snapshot.open("rb") as f:
+        assert f.read() == jpeg("4.5")
+    with default_storage.open(alert.metrics["escalation"]["snapshot"], "rb") as f:
+        assert f.read() == jpeg("6.5")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import cv2
 import pytest
 
@@ -34,3 +36,30 @@ def test_file_camera_runs_to_the_end_in_process(clip4, test_model, media_root):
     while cap.read()[0]:
         frames += 1
     assert frames == recording.frames == 40
+
+
+def test_live_frames_are_encoded_at_most_live_frame_hz(clip4, test_model, media_root, monkeypatch):
+    """40 frames processed as fast as possible: viewers get at most 2 of them a second."""
+    from cameras import live
+
+    monkeypatch.setenv("CROWDSAFE_LIVE_FRAME_HZ", "2")
+    stored: list[tuple[int, bytes]] = []
+    real_store = live.store_frame
+
+    def store_and_count(camera_id, seq, jpeg, heatmap_jpeg=None):
+        stored.append((seq, jpeg[:2]))
+        real_store(camera_id, seq, jpeg, heatmap_jpeg)
+
+    monkeypatch.setattr(live, "store_frame", store_and_count)
+    camera = services.create_camera(name="Throttled", area_m2=50, target_fps=10)
+    import_video_file(camera, clip4)
+    camera.refresh_from_db()
+    camera.desired_state = DesiredState.RUNNING
+    camera.save()
+    started = time.monotonic()
+    assert runner.run(camera.pk) == runner.FINISHED
+    elapsed = time.monotonic() - started
+
+    assert stored[0] == (1, b"\xff\xd8")  # the first frame is shown at once, as JPEG
+    assert 1 <= len(stored) <= 2 * elapsed + 1 and len(stored) < 40
+    assert [seq for seq, _ in stored] == sorted({seq for seq, _ in stored})
