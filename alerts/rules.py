@@ -39,6 +39,7 @@ class Thresholds:
     density_warning: float = 4.0
     density_critical: float = 6.0
     surge_threshold: float = 0.6
+    surge_min_density: float = 0.5
     debounce_s: float = 2.0
     cooldown_s: float = 60.0
     all_clear_after_s: float = 30.0
@@ -50,6 +51,7 @@ class Thresholds:
             density_warning=s.density_warning,
             density_critical=s.density_critical,
             surge_threshold=s.surge_threshold,
+            surge_min_density=s.surge_min_density,
             debounce_s=s.alert_debounce_s,
             cooldown_s=float(s.alert_cooldown_s),
             all_clear_after_s=float(s.all_clear_after_s),
@@ -160,7 +162,12 @@ def evaluate(
                 level = _level_over(fig["density"], warning, critical)
                 threshold = critical if level == CRITICAL else warning
             elif trigger == SURGE:
-                level = _level_over(fig["surge"], th.surge_threshold, th.surge_critical)
+                # A surge into a sparse scene is people arriving, not a crowd pressing in.
+                level = (
+                    _level_over(fig["surge"], th.surge_threshold, th.surge_critical)
+                    if fig["density"] >= th.surge_min_density
+                    else None
+                )
                 threshold = th.surge_critical if level == CRITICAL else th.surge_threshold
             else:  # STAGNATION: the engine's dense-and-slow flag, at a density worth an alert
                 level = (

@@ -39,6 +39,12 @@ class RuntimeSettings(models.Model):
     risk_critical = models.FloatField(default=0.75, validators=_range(0.01, 0.99))
 
     stagnant_speed = models.FloatField("stagnant below (m/s)", default=0.2, validators=_range(0, 3))
+    surge_min_density = models.FloatField(
+        "surge alerts from (people per m²)",
+        default=0.5,
+        validators=_range(0, 20),
+        help_text="A surge in a sparse scene (Fruin walkway level A-C) endangers no one: no alert.",
+    )
     surge_threshold = models.FloatField(
         "surge alert threshold (0..1)", default=0.6, validators=_range(0.05, 1)
     )

@@ -70,6 +70,7 @@ CATEGORIES: dict[str, list[str]] = {
         "weight_density", "weight_surge", "weight_velocity", "boost_pressure", "boost_coherence",
         "density_caution", "density_warning", "density_critical",
         "risk_caution", "risk_warning", "risk_critical", "stagnant_speed", "surge_threshold",
+        "surge_min_density",
     ],
     "alerts": [
         "alerts_enabled", "alert_cooldown_s", "alert_debounce_s", "all_clear_after_s",

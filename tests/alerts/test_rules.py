@@ -99,6 +99,11 @@ def test_other_triggers():
     st = KeyState()
     frames = [make_frame(t, 1.0, surge=0.7) for t in timeline(0, 3)]
     assert run(st, frames, key="-:surge") == [(2.0, "raise")]
+    # The same surge into a sparse scene (0.3 p/m², under the 0.5 default) is people arriving.
+    sparse = [make_frame(t, 0.3, surge=0.9) for t in timeline(0, 5)]
+    assert run(KeyState(), sparse, key="-:surge") == []
+    assert _obs(sparse[-1], "-:surge").level is None
+    assert _obs(make_frame(5.0, 0.5, surge=0.9), "-:surge").level == "CRITICAL"  # from 0.5 on
     frames = [make_frame(t, 4.5, stagnation=True, avg_speed=0.05) for t in timeline(0, 3)]
     assert run(KeyState(), frames, key="-:stagnation") == [(2.0, "raise")]
     assert run(KeyState(), [make_frame(t, 4.5) for t in timeline(0, 3)], key="-:stagnation") == []
