@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from django.db.models import Max
+
 from analytics.models import Metric, MetricHour
 
 # {hour: {quarter start: partial tuple}}
@@ -60,3 +62,19 @@ def rows_written(rows: Iterable[Metric]) -> int:
         stored = MetricHour.objects.filter(camera_id=camera_id, zone_key=zone_key, hour__in=stale)
         dropped += stored.delete()[0]
     return dropped
+
+
+def newest_row_id() -> int:
+    return Metric.objects.aggregate(m=Max("id"))["m"] or 0
+
+
+def drop_written_since(camera_id: int, zone_id: int | None, last_id: int) -> int:
+    """Drop stored hours that rows newer than `last_id` fall in.
+
+    Called after storing hours computed from rows read when `last_id` was the newest: a writer
+    whose rows landed during that read called `rows_written` before the hours were stored.
+    Reads only the few rows written since (primary-key range).
+    """
+    rows = Metric.objects.filter(id__gt=last_id, camera_id=camera_id)
+    rows = rows.filter(zone_id=zone_id) if zone_id else rows.filter(zone__isnull=True)
+    return rows_written(rows.only("camera_id", "zone_id", "timestamp"))

@@ -286,6 +286,7 @@ def metric_partials(camera, start: datetime, end: datetime, *, zone=None) -> dic
     }
     missing = [h for h in hours if h not in cached]
     if missing:
+        newest_id = rollups.newest_row_id()
         fresh: dict[datetime, dict[datetime, Partial]] = {h: {} for h in missing}
         for at, partial in _raw_partials(qs, missing[0], missing[-1] + timedelta(hours=1)).items():
             hour = _floor(at, 3600)
@@ -293,6 +294,7 @@ def metric_partials(camera, start: datetime, end: datetime, *, zone=None) -> dic
                 fresh[hour][at] = partial
         as_tuples = {h: {at: p.as_tuple() for at, p in parts.items()} for h, parts in fresh.items()}
         rollups.store(camera.pk, zone_id, as_tuples)
+        rollups.drop_written_since(camera.pk, zone_id, newest_id)
         cached.update(fresh)
     for parts in cached.values():
         out.update(parts)

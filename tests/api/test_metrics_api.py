@@ -204,6 +204,23 @@ def test_stored_hours_are_reused_and_dropped_after_a_late_write(camera, seed):
     assert late["peak_count"] == 500
 
 
+def test_a_row_written_while_hours_are_computed_drops_them(camera, seed):
+    """The race: a writer's row lands between the read of an hour and its storing."""
+    start = datetime(2025, 5, 10, tzinfo=UTC)
+    seed(camera, start, 3 * 3600, step=60)
+    newest = rollups.newest_row_id()
+    selectors.metrics_summary(camera, start, start + timedelta(hours=3))  # stores 3 hours
+    assert MetricHour.objects.filter(camera=camera, zone_key=0).count() == 3
+    # A row that came in during the read, whose writer found nothing stored to drop yet.
+    late = start + timedelta(hours=1, minutes=5)
+    Metric.objects.create(camera=camera, timestamp=late, count=500, count_max=500)
+    assert rollups.drop_written_since(camera.pk, None, newest) == 1
+    assert rollups.drop_written_since(camera.pk, None, rollups.newest_row_id()) == 0
+    hours = MetricHour.objects.filter(camera=camera, zone_key=0).values_list("hour", flat=True)
+    assert sorted(hours) == [start, start + timedelta(hours=2)]
+    assert selectors.metrics_summary(camera, start, start + timedelta(hours=3))["peak_count"] == 500
+
+
 def test_cached_and_uncached_answers_agree(camera, seed):
     start = datetime(2025, 6, 1, 3, 7, 11, tzinfo=UTC)
     end = start + timedelta(days=2, hours=5, minutes=3)
