@@ -133,7 +133,10 @@ class MetricsWriter:
     _camera: _Bucket = field(default_factory=_Bucket)
     _zones: dict[int, _Bucket] = field(default_factory=dict)
     _pending: list[Metric] = field(default_factory=list)
+    _pending_until: int | None = None
     rows_written: int = 0
+    # The source second after the last one written: where a restarted analysis goes on.
+    written_until: int | None = None
 
     def add(self, result: Any) -> None:
         """Add one engine FrameResult (its `timestamp` is source seconds)."""
@@ -165,6 +168,7 @@ class MetricsWriter:
         ts = self.origin + timedelta(seconds=self._second)
         self._pending.append(self._camera.to_metric(self.camera_id, None, ts))
         self._pending.extend(b.to_metric(self.camera_id, zid, ts) for zid, b in self._zones.items())
+        self._pending_until = self._second + 1
         self._camera, self._zones = _Bucket(), {}
 
     def flush_pending(self) -> int:
@@ -181,6 +185,7 @@ class MetricsWriter:
             self._pending = [m for m in self._pending if m.zone_id is None or m.zone_id in alive]
         rows, self._pending = self._pending, []
         Metric.objects.bulk_create(rows, batch_size=500)
+        self.written_until = self._pending_until
         rollups.rows_written(rows)
         self.rows_written += len(rows)
         return len(rows)

@@ -50,6 +50,18 @@ class FileReader:
         self._read = 0
         self._wall_start: float | None = None
 
+    def skip_to(self, ts: float) -> None:
+        """Go on from source second `ts` (a resumed analysis): seek, else read up to it."""
+        index = round(ts * self.source_fps)
+        if index <= 0:
+            return
+        seeked = self.cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        if seeked and int(self.cap.get(cv2.CAP_PROP_POS_FRAMES)) == index:
+            self._read = index
+        else:  # the position is unknown now: read from the start, skipping what is not due
+            self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        self._due = math.ceil(ts / self.interval - 1e-9)  # frames before ts are read, not decoded
+
     def _timestamp(self) -> float:
         # Frame index / fps is exact for constant-rate files; POS_MSEC is used when it moves
         # (variable-rate files), else it is often 0 or unreliable.

@@ -18,7 +18,7 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from analytics.engine import Detector, ModelLoadError
-from cameras import conf, leases, live
+from cameras import conf, leases, live, progress
 from cameras.engine_setup import ConfigWatcher, build_engine, shared_detector
 from cameras.models import Camera, CameraStatus, DesiredState
 from cameras.pipeline import FramePipeline
@@ -87,7 +87,7 @@ class CameraRunner:
             message = " ".join(getattr(exc, "messages", [str(exc)]))
             set_status(self.camera_id, CameraStatus.ERROR, message, desired_state=DesiredState.STOPPED)
             return FAILED
-        origin = EPOCH if resolved.is_live else timezone.now()
+        origin = EPOCH if resolved.is_live else self._file_origin(camera)
         record_fps = min(camera.target_fps, getattr(self.reader, "source_fps", 0) or camera.target_fps)
         pipeline = FramePipeline(
             camera, engine, origin=origin, record_fps=record_fps, on_recording_error=self._recording_error
@@ -135,6 +135,7 @@ class CameraRunner:
                 return RESTART
             watcher.refresh(camera)
             pipeline.camera = camera
+            self._save_progress(pipeline)
             self._report(*self._observed(pipeline), seen=self.frames_seen)
             self.frames_seen = False
             pipeline.flush()
@@ -156,6 +157,20 @@ class CameraRunner:
             backoff_max_s=conf.reconnect_max_s(),
         ).start()
         return live_frames(self.reader, camera.target_fps)
+
+    def _file_origin(self, camera: Camera) -> datetime:
+        """Now for a new analysis; the saved origin, after skipping ahead, for a resumed one."""
+        saved = progress.load(camera.pk, camera.source)
+        if saved is None:
+            return timezone.now()
+        self.reader.skip_to(saved.resume_s)
+        log.info("Camera %s resumes its file at %.0f s", camera.pk, saved.resume_s)
+        return saved.origin
+
+    def _save_progress(self, pipeline: FramePipeline) -> None:
+        written = pipeline.metrics.written_until
+        if isinstance(self.reader, FileReader) and written is not None:
+            progress.save(self.camera_id, pipeline.camera.source, progress.Progress(pipeline.origin, written))
 
     def _observed(self, pipeline: FramePipeline) -> tuple[str, str]:
         reader = self.reader
@@ -190,6 +205,10 @@ class CameraRunner:
         live.clear_live_state(self.camera_id)
         if outcome == LOST:
             return  # another runner owns the camera now; its status is not ours to write
+        if outcome in (SHUTDOWN, FAILED):
+            self._save_progress(pipeline)  # the next runner goes on from here
+        else:
+            progress.clear(self.camera_id)  # finished, stopped or a new source: start over next time
         elapsed = time.monotonic() - getattr(self, "loop_started", time.monotonic())
         rate = pipeline.frames / elapsed if elapsed > 0 else 0.0
         frames = f"{pipeline.frames} frames analysed in {elapsed:.1f} s ({rate:.2f} fps)."

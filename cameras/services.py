@@ -13,7 +13,7 @@ import logging
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from cameras import leases, live
+from cameras import leases, live, progress
 from cameras.models import Camera, CameraStatus, DesiredState, SourceType
 from cameras.recordings import delete_recording
 from cameras.sources import ConnectionResult, resolve_source, validate_source
@@ -153,6 +153,7 @@ def stop_camera(camera: Camera, *, user=None) -> None:
     if not leases.is_running(camera.pk):
         set_status(camera.pk, CameraStatus.STOPPED, "Stopped.")
         camera.status = CameraStatus.STOPPED
+        progress.clear(camera.pk)  # a file analysed again after a stop starts from the beginning
     log.info("Camera %s stop requested by %s", camera.pk, user or "system")
 
 

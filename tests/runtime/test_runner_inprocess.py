@@ -63,3 +63,39 @@ def test_live_frames_are_encoded_at_most_live_frame_hz(clip4, test_model, media_
     assert stored[0] == (1, b"\xff\xd8")  # the first frame is shown at once, as JPEG
     assert 1 <= len(stored) <= 2 * elapsed + 1 and len(stored) < 40
     assert [seq for seq, _ in stored] == sorted({seq for seq, _ in stored})
+
+
+def test_a_file_camera_shut_down_midway_resumes_where_it_stopped(clip4, test_model, media_root, monkeypatch):
+    """A worker restart must not analyse the file again from the start (duplicate figures)."""
+    from cameras import progress
+
+    monkeypatch.setenv("CROWDSAFE_CAMERA_HEARTBEAT_S", "0.2")
+    monkeypatch.setenv("CROWDSAFE_PACE_FILES", "true")  # 4 s of video in ~4 s: heartbeats in between
+    camera = services.create_camera(name="Resumed", area_m2=50, target_fps=10)
+    import_video_file(camera, clip4)
+    camera.refresh_from_db()
+    camera.desired_state = DesiredState.RUNNING
+    camera.save()
+    beats: list[float] = []
+
+    def shut_down_after_2_s_of_video() -> bool:  # asked on every heartbeat, the first at the start
+        beats.append(time.monotonic())
+        return beats[-1] - beats[0] > 2.2
+
+    assert runner.run(camera.pk, should_stop=shut_down_after_2_s_of_video) == runner.SHUTDOWN
+
+    first = list(Metric.objects.filter(camera=camera, zone=None).order_by("timestamp"))
+    saved = progress.load(camera.pk, camera.source)
+    assert 2 <= len(first) <= 3 and saved is not None
+    assert saved.resume_s == len(first)  # the second after the last row written
+    assert saved.origin == first[0].timestamp
+
+    camera.refresh_from_db()
+    assert camera.desired_state == DesiredState.RUNNING  # the wish outlives the worker
+    monkeypatch.setenv("CROWDSAFE_PACE_FILES", "false")
+    assert runner.run(camera.pk) == runner.FINISHED
+    rows = list(Metric.objects.filter(camera=camera, zone=None).order_by("timestamp"))
+    seconds = [(r.timestamp - first[0].timestamp).total_seconds() for r in rows]
+    assert seconds == [0, 1, 2, 3]  # each second of the video once, on one time axis
+    assert rows[-1].frames == 10
+    assert progress.load(camera.pk, camera.source) is None  # finished: a new start starts over
