@@ -162,6 +162,17 @@ def camera_test_connection(request: HttpRequest) -> HttpResponse:
     return render(request, "partials/test_result.html", {"ok": result.ok, "message": result.message})
 
 
+@require_POST
+@role_required(Role.OPERATOR)
+def camera_test_saved(request: HttpRequest, camera_id: int) -> HttpResponse:
+    """Open a saved camera's source once (operators, as the API's /test/)."""
+    from cameras.services import test_connection
+
+    camera = get_object_or_404(Camera, pk=camera_id)
+    result = test_connection(camera.source_type, camera.source)
+    return render(request, "partials/test_result.html", {"ok": result.ok, "message": result.message})
+
+
 @require_http_methods(["GET", "POST"])
 @role_required(Role.ADMIN)
 def camera_delete(request: HttpRequest, camera_id: int) -> HttpResponse:

@@ -35,6 +35,7 @@ urlpatterns = [
     path("cameras/<int:camera_id>/upload/", camera_views.camera_upload, name="camera_upload"),
     path("cameras/<int:camera_id>/start/", camera_views.camera_start, name="camera_start"),
     path("cameras/<int:camera_id>/stop/", camera_views.camera_stop, name="camera_stop"),
+    path("cameras/<int:camera_id>/test/", camera_views.camera_test_saved, name="camera_test"),
     path("cameras/<int:camera_id>/frame.jpg", camera_views.camera_frame, name="camera_frame"),
     path("cameras/<int:camera_id>/zones/", camera_views.camera_zones, name="camera_zones"),
     # recordings

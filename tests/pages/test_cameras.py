@@ -259,3 +259,28 @@ def test_operator_uploads_on_the_camera_page_and_viewer_is_refused(client_as, us
     assert response.status_code in (204, 302), response.content.decode()[:500]
     camera.refresh_from_db()
     assert camera.source_type == "file" and (media / "uploads" / camera.source).is_file()
+
+
+def test_operator_tests_a_saved_cameras_connection(client_as, users):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once closed
+    camera = Camera.objects.create(
+        name="Closed port", source_type="rtsp", source=f"rtsp://cam:s3cret-pw@127.0.0.1:{port}/x"
+    )
+    url = reverse("camera_test", args=[camera.pk])
+    operator = client_as(users["operator"])
+    assert url in operator.get(reverse("camera_detail", args=[camera.pk])).content.decode()
+    response = operator.post(url)
+    body = response.content.decode()
+    assert response.status_code == 200 and "result-fail" in body and "s3cret" not in body
+    assert operator.get(url).status_code == 405
+
+
+def test_viewer_may_not_test_a_saved_camera(client_as, users, camera):
+    viewer = client_as(users["viewer"])
+    url = reverse("camera_test", args=[camera.pk])
+    assert url not in viewer.get(reverse("camera_detail", args=[camera.pk])).content.decode()
+    assert viewer.post(url).status_code == 403
