@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from analytics.engine import Detector, ModelLoadError
 from cameras import conf, leases, live, progress
@@ -135,10 +136,10 @@ class CameraRunner:
                 return RESTART
             watcher.refresh(camera)
             pipeline.camera = camera
-            self._save_progress(pipeline)
             self._report(*self._observed(pipeline), seen=self.frames_seen)
             self.frames_seen = False
             pipeline.flush()
+            self._save_progress(pipeline)
         except DatabaseError as exc:  # a database blip: keep analysing, reconnect next beat
             log.warning("Camera %s heartbeat: database error %s", self.camera_id, exc)
             connection.close()
@@ -169,8 +170,12 @@ class CameraRunner:
 
     def _save_progress(self, pipeline: FramePipeline) -> None:
         written = pipeline.metrics.written_until
-        if isinstance(self.reader, FileReader) and written is not None:
+        if not isinstance(self.reader, FileReader) or written is None:
+            return
+        try:
             progress.save(self.camera_id, pipeline.camera.source, progress.Progress(pipeline.origin, written))
+        except RedisError as exc:  # a Redis blip costs at most a re-analysed stretch, not the camera
+            log.warning("Camera %s: file position not saved: %s", self.camera_id, exc)
 
     def _observed(self, pipeline: FramePipeline) -> tuple[str, str]:
         reader = self.reader
