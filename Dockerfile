@@ -17,4 +17,6 @@ RUN SECRET_KEY=build-only-not-a-secret-$(head -c 48 /dev/urandom | base64 | tr -
  && mkdir -p /app/var/media && chown -R crowdsafe /app/var
 USER crowdsafe
 EXPOSE 8000
-CMD ["uvicorn", "crowdsafe.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--forwarded-allow-ips", "*"]
+# uvicorn trusts X-Forwarded-For/-Proto only from FORWARDED_ALLOW_IPS (its own variable), never from anyone.
+ENV FORWARDED_ALLOW_IPS=127.0.0.1
+CMD ["uvicorn", "crowdsafe.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]

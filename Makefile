@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQS := requirements/base.txt requirements/dev.txt requirements/constraints.txt requirements/ultralytics.txt
 
-.PHONY: run test lint bench bench-all migrate admin compose-check schemathesis clean-venv
+.PHONY: run test chaos lint bench bench-accuracy bench-all migrate admin compose-check schemathesis clean-venv weights
 
 $(STAMP): $(REQS)
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -19,16 +19,29 @@ $(STAMP): $(REQS)
 run: $(STAMP)
 	$(PY) -m crowdsafe.launcher
 
-## test: ruff, then the whole pytest suite (DATABASE_URL / REDIS_URL from the environment)
+## test: ruff, then the whole pytest suite (DATABASE_URL / REDIS_URL from the environment), then chaos
 test: $(STAMP)
 	$(PY) -m crowdsafe.testenv $(VENV)/bin/ruff check .
 	$(PY) -m crowdsafe.testenv $(PY) -m pytest $(PYTEST_ARGS)
+	$(MAKE) chaos
+
+## chaos: faults injected into PostgreSQL, a private Redis, Celery workers and a runner (a few minutes)
+chaos: $(STAMP)
+	$(PY) -m crowdsafe.testenv $(PY) -m pytest -m chaos tests/chaos
+
+## weights: download models/yolo11s.pt (Ultralytics' release, sha256 checked), with a progress bar
+weights: $(STAMP)
+	$(PY) -m crowdsafe.fetch weights
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py
+
+## bench-accuracy: count recall on ../shared/data/crowd-counts per tiling mode (var/bench_accuracy.json)
+bench-accuracy: $(STAMP)
+	$(PY) benchmarks/bench_accuracy.py $(BENCH_ARGS)
 
 bench-all: $(STAMP)
 	for script in benchmarks/bench_*.py; do $(PY) -m crowdsafe.testenv $(PY) $$script || exit 1; done

@@ -20,9 +20,19 @@ class User(AbstractUser):
         ordering = ["username"]
 
     def save(self, *args, **kwargs):
+        # A superuser is an admin, visibly: the role says so (no hidden admins behind "Viewer").
+        if self.is_superuser:
+            self.role = Role.ADMIN
         # The admin site is for admins only: staff status follows the role.
-        self.is_staff = self.is_superuser or self.role == Role.ADMIN
+        self.is_staff = self.role == Role.ADMIN
+        # set_password() leaves the raw password in _password until the save: any route
+        # (admin site, reset link, API, shell) that changes it revokes the refresh tokens.
+        password_changed = self.pk is not None and getattr(self, "_password", None) is not None
         super().save(*args, **kwargs)
+        if password_changed:
+            from accounts.services import revoke_refresh_tokens
+
+            revoke_refresh_tokens(self)
 
     @property
     def is_admin(self) -> bool:

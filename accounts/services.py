@@ -23,7 +23,7 @@ User = get_user_model()
 EDITABLE_FIELDS = ("email", "full_name", "phone", "role", "is_active", "first_name", "last_name")
 
 
-def _audit(message: str, *, by, target) -> None:
+def audit(message: str, *, by, target) -> None:
     SystemLog.objects.create(
         level=SystemLog.Level.INFO,
         component="accounts",
@@ -40,13 +40,23 @@ def _active_admins():
 def _ensure_an_admin_remains(user, *, role: str, is_active: bool, deleting: bool = False) -> None:
     """Refuse a change that would leave no active admin (nobody could manage the platform)."""
     was_admin = user.is_active and (user.role == Role.ADMIN or user.is_superuser)
-    stays_admin = not deleting and is_active and (role == Role.ADMIN or user.is_superuser)
+    stays_admin = not deleting and is_active and role == Role.ADMIN
     if was_admin and not stays_admin:
         # Lock the admins' rows so two concurrent demotions cannot both pass.
         others = list(_active_admins().exclude(pk=user.pk).select_for_update().values_list("pk", flat=True))
         if not others:
             field = "role" if not deleting and is_active else ("user" if deleting else "is_active")
             raise ValidationError({field: "This is the last active admin; make another admin first."})
+
+
+def check_admin_remains(user, *, role: str, is_active: bool) -> None:
+    """The last-admin rule for a form (the services check it again, under a lock)."""
+    _ensure_an_admin_remains(user, role=role, is_active=is_active)
+
+
+def is_last_admin(user) -> bool:
+    was_admin = user.is_active and (user.role == Role.ADMIN or user.is_superuser)
+    return was_admin and not _active_admins().exclude(pk=user.pk).exists()
 
 
 def _check_password(password: str, user) -> None:
@@ -76,7 +86,7 @@ def create_user(
     user.set_password(password)
     user.full_clean()
     user.save()
-    _audit(f"User {user.username} created with role {user.role}", by=by, target=user)
+    audit(f"User {user.username} created with role {user.role}", by=by, target=user)
     return user
 
 
@@ -89,14 +99,17 @@ def update_user(user, *, by=None, **fields):
     email = fields.get("email")
     if email and User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
         raise ValidationError({"email": "A user with that e-mail address already exists."})
+    current_role = Role.ADMIN if user.is_superuser else user.role
     _ensure_an_admin_remains(
-        user, role=fields.get("role", user.role), is_active=fields.get("is_active", user.is_active)
+        user, role=fields.get("role", current_role), is_active=fields.get("is_active", user.is_active)
     )
     for name, value in fields.items():
         setattr(user, name, value)
+    if fields.get("role", Role.ADMIN) != Role.ADMIN:
+        user.is_superuser = False  # a demoted superuser is demoted (User.save would restore the role)
     user.full_clean()
     user.save()
-    _audit(f"User {user.username} updated ({', '.join(sorted(fields)) or 'nothing'})", by=by, target=user)
+    audit(f"User {user.username} updated ({', '.join(sorted(fields)) or 'nothing'})", by=by, target=user)
     return user
 
 
@@ -109,7 +122,7 @@ def delete_user(user, *, by=None) -> None:
     if by is not None and by.pk == user.pk:
         raise ValidationError({"user": "You cannot delete your own account."})
     _ensure_an_admin_remains(user, role=user.role, is_active=user.is_active, deleting=True)
-    _audit(f"User {user.username} deleted", by=by, target=user)
+    audit(f"User {user.username} deleted", by=by, target=user)
     user.delete()
 
 
@@ -118,9 +131,8 @@ def set_password(user, password: str, *, by=None) -> None:
     """An admin sets a new password; the old sessions and refresh tokens stop working."""
     _check_password(password, user)
     user.set_password(password)
-    user.save(update_fields=["password"])
-    _revoke_refresh_tokens(user)
-    _audit(f"Password of {user.username} set by an admin", by=by, target=user)
+    user.save(update_fields=["password"])  # User.save revokes the refresh tokens
+    audit(f"Password of {user.username} set by an admin", by=by, target=user)
 
 
 def password_reset_link(user, *, by=None, request=None) -> str:
@@ -131,12 +143,16 @@ def password_reset_link(user, *, by=None, request=None) -> str:
         path = reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
     except NoReverseMatch:
         path = f"/reset/{uid}/{token}/"
-    _audit(f"Set-password link issued for {user.username}", by=by, target=user)
+    audit(f"Set-password link issued for {user.username}", by=by, target=user)
     return request.build_absolute_uri(path) if request is not None else path
 
 
-def _revoke_refresh_tokens(user) -> None:
+def revoke_refresh_tokens(user) -> None:
+    """Blacklist every refresh token of the user (called on any password change)."""
+    from django.utils import timezone
     from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-    for token in OutstandingToken.objects.filter(user=user):
-        BlacklistedToken.objects.get_or_create(token=token)
+    live = OutstandingToken.objects.filter(
+        user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
+    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in live], ignore_conflicts=True)

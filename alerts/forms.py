@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from alerts.models import AlertLevel, AlertStatus
+from alerts.models import AlertLevel, AlertStatus, AlertTrigger
 from cameras.models import Camera
 
 UNRESOLVED = "unresolved"
@@ -14,6 +14,9 @@ STATUS_CHOICES = [(UNRESOLVED, "Unresolved"), ("", "All"), *AlertStatus.choices]
 class AlertFilterForm(forms.Form):
     level = forms.ChoiceField(choices=[("", "All levels"), *AlertLevel.choices], required=False)
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, initial=UNRESOLVED)
+    trigger = forms.ChoiceField(
+        label="Kind", choices=[("", "All kinds"), *AlertTrigger.choices], required=False
+    )
     camera = forms.ModelChoiceField(queryset=Camera.objects.all(), required=False, empty_label="All cameras")
     since = forms.DateTimeField(
         label="From", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})

@@ -102,7 +102,10 @@ def _apply(camera, action: Action, st: KeyState, frame: dict, snapshot: Snapshot
             state.untrack(st)
     elif action.kind == "all_clear":
         th_after = get_runtime_settings().all_clear_after_s
-        if services.mark_all_clear(action.alert_id, peak=action.peak, safe_for_s=th_after) is None:
+        cleared = services.mark_all_clear(
+            action.alert_id, peak=action.peak, safe_for_s=th_after, trigger=obs.trigger
+        )
+        if cleared is None:
             state.untrack(st)
 
 

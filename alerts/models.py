@@ -16,6 +16,7 @@ class AlertTrigger(models.TextChoices):
     DENSITY = "density", "Density over threshold"
     SURGE = "surge", "Sudden surge"
     STAGNATION = "stagnation", "Stagnation with high density"
+    COUNT_UNRELIABLE = "count_unreliable", "Count unreliable"
 
 
 class AlertStatus(models.TextChoices):

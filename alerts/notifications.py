@@ -58,12 +58,15 @@ def build_caption(alert: Alert, kind: str = "raised", limit: int = CAPTION_LIMIT
             else f"Speed: {_num(fig, 'avg_speed'):.2f} m/s"
         ),
         f"{prefix}Risk: {_num(fig, 'risk_score') * 100:.0f}%",
-        f"{prefix}Pressure: {_num(fig, 'pressure'):.2f}",
+        f"{prefix}Pressure: {_num(fig, 'pressure'):.3f} s⁻²",
         f"{prefix}Coherence: {_num(fig, 'flow_coherence'):.2f}",
     ]
     when = alert.all_clear_at if kind == "all_clear" and alert.all_clear_at else alert.updated_at
     stamp = f"🕒 {escape(timezone.localtime(when).strftime('%Y-%m-%d %H:%M:%S %Z'))}"
-    message = "Back at SAFE; the alert still needs resolving." if kind == "all_clear" else alert.message
+    message = alert.message
+    if kind == "all_clear":
+        again = "The count is reliable again" if alert.trigger == "count_unreliable" else "Back at SAFE"
+        message = f"{again}; the alert still needs resolving."
     rest = ["", *figures, "", stamp]
     room = limit - _plain_length([*head, "", "", *rest]) - 1
     if len(message) > room:

@@ -22,12 +22,18 @@ SAFE = "SAFE"
 _RANK = {None: 0, "SAFE": 0, "CAUTION": 1, WARNING: 2, CRITICAL: 3}
 
 RISK_LEVEL, DENSITY, SURGE, STAGNATION = "risk_level", "density", "surge", "stagnation"
-# The risk level comes last: it only fires for what the specific triggers do not explain.
-CAMERA_TRIGGERS = (DENSITY, SURGE, STAGNATION, RISK_LEVEL)
+# The count itself cannot be trusted (engine count quality "unreliable"): SAFE may be wrong.
+COUNT_UNRELIABLE = "count_unreliable"
+# The risk level comes after the crowd triggers: it only fires for what they do not explain.
+# Count quality is per camera, so only the camera scope has that trigger.
+CAMERA_TRIGGERS = (DENSITY, SURGE, STAGNATION, RISK_LEVEL, COUNT_UNRELIABLE)
 ZONE_TRIGGERS = (DENSITY, RISK_LEVEL)  # zones have no surge / stagnation figures of their own
 
 PEAK_FLUSH_S = 5.0  # video seconds between peak writes (and resolved checks) of an open alert
-PEAK_KEYS = ("count", "density", "risk_score", "surge", "pressure", "flow_coherence", "max_speed")
+PEAK_KEYS = (
+    "count", "density", "risk_score", "surge", "pressure", "flow_coherence", "max_speed",
+    "estimated_count", "undercount_factor",
+)
 
 
 def rank(level: str | None) -> int:
@@ -102,6 +108,23 @@ def _level_over(value: float, warning: float, critical: float) -> str | None:
     return None
 
 
+def _quality(frame: dict[str, Any]) -> dict[str, Any]:
+    """The frame's count quality, flat (absent in older payloads: ok)."""
+    q = frame.get("count_quality")
+    q = q if isinstance(q, dict) else {}
+    level = q.get("level") if q.get("level") in ("ok", "degraded", "unreliable") else "ok"
+    reasons = q.get("reasons")
+    factor = q.get("undercount_factor")
+    estimated = q.get("estimated_count")
+    return {
+        "count_quality": level,
+        "quality_reasons": [r for r in reasons if isinstance(r, str)] if isinstance(reasons, list) else [],
+        "undercount_factor": float(factor) if isinstance(factor, int | float) else None,
+        "estimated_count": int(estimated) if isinstance(estimated, int | float) else None,
+        "count_held": bool(q.get("held")),
+    }
+
+
 def _figures(frame: dict[str, Any], zone: dict[str, Any] | None) -> dict[str, Any]:
     figures = {
         "timestamp": _num(frame.get("timestamp")),
@@ -119,6 +142,7 @@ def _figures(frame: dict[str, Any], zone: dict[str, Any] | None) -> dict[str, An
         "calibrated": bool(frame.get("calibrated")),
         "zone_id": None,
         "zone_name": "",
+        **_quality(frame),
     }
     if zone is not None:
         figures.update(
@@ -150,6 +174,13 @@ def evaluate(
         explained = 0  # the highest level a specific trigger of this scope accounts for
         for trigger in triggers:
             threshold: float | None = None
+            if trigger == COUNT_UNRELIABLE:
+                # A warning whatever the risk: the figures behind the risk are what is in doubt.
+                level = WARNING if fig["count_quality"] == "unreliable" else None
+                key = f"-:{trigger}"
+                # Its all-clear is the count being usable again (not the scene being SAFE).
+                observations.append(Observation(key, None, trigger, level, level is None, fig, None))
+                continue
             if trigger == RISK_LEVEL:
                 # The risk level alone fires only what no specific trigger explains: the engine
                 # lifts risk to the density level, and one crowding event must raise one alert.

@@ -20,7 +20,7 @@ from accounts.roles import Role, has_role
 from alerts import state
 from alerts.live import CHANGED, NEW, push_alert
 from alerts.models import Alert, AlertEvent, AlertStatus, NotificationState
-from alerts.rules import Observation
+from alerts.rules import COUNT_UNRELIABLE, Observation
 from alerts.selectors import alert_statistics, unacknowledged_count
 from alerts.text import describe
 from crowdsafe.runtime_settings import get_runtime_settings
@@ -198,17 +198,19 @@ def record_peak(alert_id: int | None, peak: dict, *, changed: bool = True) -> bo
 
 
 @transaction.atomic
-def mark_all_clear(alert_id: int | None, *, peak: dict, safe_for_s: float) -> Alert | None:
-    """Back at SAFE for the configured time: note it (an operator still has to resolve it)."""
+def mark_all_clear(
+    alert_id: int | None, *, peak: dict, safe_for_s: float, trigger: str = ""
+) -> Alert | None:
+    """Back at SAFE (for a count alert: the count usable again) for the configured time: note
+    it (an operator still has to resolve it)."""
     alert = _open_alert(alert_id)
     if alert is None:
         return None
     alert.all_clear_at = timezone.now()
     alert.peak_metrics = peak
     alert.save(update_fields=["all_clear_at", "peak_metrics", "updated_at"])
-    AlertEvent.objects.create(
-        alert=alert, action=Action.ALL_CLEAR, note=f"Back at SAFE for {safe_for_s:.0f} s."
-    )
+    what = "Count reliable again" if (trigger or alert.trigger) == COUNT_UNRELIABLE else "Back at SAFE"
+    AlertEvent.objects.create(alert=alert, action=Action.ALL_CLEAR, note=f"{what} for {safe_for_s:.0f} s.")
     _after_commit(alert, CHANGED, "all_clear" if telegram_configured() else None)
     return alert
 

@@ -1,9 +1,9 @@
 """Rule state in Redis, so a restarted runner (or worker) neither forgets nor fires again.
 
-One hash per camera, ``crowdsafe:alerts:rules:<camera_id>``: a field per key
+One hash per camera, ``<prefix>:alerts:rules:<camera_id>``: a field per key
 ("<zone>:<trigger>") holding a JSON `KeyState`, and ``_clock`` holding the last video time
 seen. Only the camera's runner writes it (one runner per camera, by lease). Other processes
-signal a resolved alert through the set ``crowdsafe:alerts:resolved:<camera_id>``, which the
+signal a resolved alert through the set ``<prefix>:alerts:resolved:<camera_id>``, which the
 runner pops on its next frame; that avoids two writers on the hash.
 """
 
@@ -13,20 +13,19 @@ import json
 from dataclasses import dataclass, field
 
 from alerts.rules import KeyState
-from crowdsafe.redis import get_redis
+from crowdsafe.redis import get_redis, redis_key
 
-PREFIX = "crowdsafe:alerts"
 STATE_TTL_S = 7 * 24 * 3600  # refreshed on every write; an idle camera's state ages out
 CLOCK_FIELD = "_clock"
 MAX_VIDEO_GAP_S = 10.0  # a longer jump of the video clock restarts the video timers
 
 
 def rules_key(camera_id: int) -> str:
-    return f"{PREFIX}:rules:{camera_id}"
+    return redis_key("alerts", "rules", camera_id)
 
 
 def resolved_key(camera_id: int) -> str:
-    return f"{PREFIX}:resolved:{camera_id}"
+    return redis_key("alerts", "resolved", camera_id)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any
 import requests
 from django.conf import settings
 
-from crowdsafe.redis import get_redis
+from crowdsafe.redis import get_redis, redis_key
 
 logger = logging.getLogger("alerts")
 
@@ -68,7 +68,7 @@ return 0
 
 
 def _limiter_key(chat_id: str) -> str:
-    return f"crowdsafe:alerts:telegram:chat:{chat_id}"
+    return redis_key("alerts", "telegram", "chat", chat_id)
 
 
 def wait_for_slot(chat_id: str) -> float:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.rules import DENSITY, RISK_LEVEL, SURGE, Observation
+from alerts.rules import COUNT_UNRELIABLE, DENSITY, RISK_LEVEL, SURGE, Observation
+from analytics.quality import reason_text
 
 
 def _scope(fig: dict[str, Any]) -> str:
@@ -19,6 +20,15 @@ def describe(obs: Observation, level: str | None = None) -> str:
     density = f"{fig['density']:.2f} p/m²"
     risk = f"risk {fig['risk_score'] * 100:.0f}%"
     where = _scope(fig)
+    if obs.trigger == COUNT_UNRELIABLE:
+        why = reason_text(fig.get("quality_reasons") or []) or "no reason given"
+        estimate = fig.get("estimated_count")
+        counted = f"{people} counted" + (f", ≈{estimate} estimated" if estimate is not None else "")
+        held = "; figures held from the last good frame" if fig.get("count_held") else ""
+        return (
+            f"{level}: count unreliable{where} ({why}): {counted}{held}. "
+            f"The risk level ({fig['risk_level']}) may understate the crowd."
+        )
     if obs.trigger == RISK_LEVEL:
         return f"{level}: crowd risk {fig['risk_level']}{where} ({risk}, {people}, density {density})."
     if obs.trigger == DENSITY:

@@ -16,15 +16,20 @@ from accounts.roles import Role
 from alerts.forms import UNRESOLVED, AlertFilterForm, AlertNoteForm
 from alerts.models import Alert, AlertStatus
 from alerts.selectors import unacknowledged_count
+from crowdsafe.inputs import safe_next
 from crowdsafe.views import render_page
 
 PAGE_SIZE = 50
 
 
-def filtered_alerts(level: str = "", status: str = UNRESOLVED, camera=None, since=None, until=None):
+def filtered_alerts(
+    level: str = "", status: str = UNRESOLVED, camera=None, since=None, until=None, trigger: str = ""
+):
     qs = Alert.objects.select_related("camera", "zone", "acknowledged_by", "resolved_by")
     if level:
         qs = qs.filter(level=level)
+    if trigger:
+        qs = qs.filter(trigger=trigger)
     if status == UNRESOLVED:
         qs = qs.exclude(status=AlertStatus.RESOLVED)
     elif status:
@@ -86,11 +91,7 @@ def _change(request: HttpRequest, alert_id: int, action: str) -> HttpResponse:
         messages.error(request, error)
     else:
         messages.success(request, f"Alert {action}d.")
-    return redirect(request.POST.get("next") if _safe(request.POST.get("next")) else "alerts")
-
-
-def _safe(url: str | None) -> bool:
-    return bool(url) and url.startswith("/") and not url.startswith("//")
+    return redirect(safe_next(request, request.POST.get("next")) or "alerts")
 
 
 @require_POST

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from cameras.models import Camera, Zone
+from crowdsafe.inputs import parse_id
 
 PRESET_CHOICES = [("1h", "1H"), ("24h", "24H"), ("7d", "7D"), ("30d", "30D"), ("custom", "Custom")]
 BUCKET_CHOICES = [("auto", "Automatic"), ("hourly", "Hourly"), ("daily", "Daily"), ("weekly", "Weekly")]
@@ -27,8 +28,9 @@ class AnalyticsForm(forms.Form):
         super().__init__(*args, **kwargs)
         camera_id = self.data.get("camera") or self.initial.get("camera")
         camera_id = getattr(camera_id, "pk", camera_id)
-        if str(camera_id or "").isdigit():
-            self.fields["zone"].queryset = Zone.objects.filter(camera_id=int(camera_id))
+        camera_pk = parse_id(str(camera_id or ""))
+        if camera_pk is not None:
+            self.fields["zone"].queryset = Zone.objects.filter(camera_id=camera_pk)
 
     def clean(self) -> dict:
         data = super().clean()

@@ -3,18 +3,26 @@
 One row per camera (zone empty) and one per zone for every second of video time that had
 processed frames. Levels (counts, density, speeds, coherence) are averaged over the
 second; what matters for safety (peak count, max speed, surge, risk, pressure) keeps its
-peak, so a one-frame spike is never averaged away.
+peak, so a one-frame spike is never averaged away. Count quality is the worst of the
+second (with the union of its reasons and the largest undercount factor): one unreliable
+frame makes the second's count unreliable. Zone rows carry the camera's quality.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from analytics import rollups
+from django.db import DatabaseError, IntegrityError, transaction
+
+from analytics import quality, rollups
 from analytics.models import Metric, RiskLevel
+
+log = logging.getLogger(__name__)
 
 _LEVEL_RANK = {level: i for i, level in enumerate(RiskLevel.values)}
 _TRENDS = {"rising", "stable", "falling"}
@@ -63,6 +71,19 @@ class _Bucket:
     density_trend: str = "stable"
     risk_trend: str = "stable"
     calibrated: bool = False
+    count_quality: str = quality.OK
+    quality_reasons: set[str] = field(default_factory=set)
+    undercount_factor: float | None = None
+    tiled: bool = False
+
+    def add_quality(self, q: dict[str, Any]) -> None:
+        """Fold one frame's `analytics.quality.frame_quality` into the second."""
+        self.count_quality = quality.worst(self.count_quality, q["level"])
+        self.quality_reasons.update(q["reasons"])
+        factor = q["undercount_factor"]
+        if factor is not None and (self.undercount_factor is None or factor > self.undercount_factor):
+            self.undercount_factor = factor
+        self.tiled = self.tiled or q["tiled"]
 
     def add(self, *, count: int, density: float, avg_speed: float, risk_score: float, risk_level: str,
             max_speed: float = 0.0, surge: float = 0.0, flow_in: int = 0, flow_out: int = 0,
@@ -86,7 +107,7 @@ class _Bucket:
         self.risk_score = max(self.risk_score, score)
         self.clusters = max(self.clusters, clusters)
         self.coherence_sum += _unit(_finite(coherence))
-        self.pressure = max(self.pressure, _unit(_finite(pressure)))
+        self.pressure = max(self.pressure, max(_finite(pressure), 0.0))  # s⁻², unbounded
         self.anomalies = max(self.anomalies, anomalies)
         self.density_trend, self.risk_trend = density_trend, risk_trend  # the latest
         self.calibrated = calibrated
@@ -115,6 +136,10 @@ class _Bucket:
             density_trend=self.density_trend,
             risk_trend=self.risk_trend,
             calibrated=self.calibrated,
+            count_quality=self.count_quality,
+            quality_reasons=quality.clean_reasons(self.quality_reasons),
+            undercount_factor=self.undercount_factor,
+            tiled=self.tiled,
         )
 
 
@@ -137,9 +162,15 @@ class MetricsWriter:
     rows_written: int = 0
     # The source second after the last one written: where a restarted analysis goes on.
     written_until: int | None = None
+    # Fencing (cameras.leases): called in the write's transaction; False means another
+    # runner owns the camera now, so this writer drops its rows and writes nothing more.
+    fence: Callable[[], bool] | None = None
+    fenced: bool = False
 
     def add(self, result: Any) -> None:
         """Add one engine FrameResult (its `timestamp` is source seconds)."""
+        if self.fenced:
+            return
         second = math.floor(_finite(result.timestamp))
         if self._second is not None and second != self._second:
             self._close_second()
@@ -152,13 +183,17 @@ class MetricsWriter:
             anomalies=len(result.anomalies), density_trend=_trend(result.density_trend),
             risk_trend=_trend(result.risk_trend), calibrated=result.calibrated,
         )
+        frame_quality = quality.frame_quality(result)
+        self._camera.add_quality(frame_quality)
         for zone in result.zones:
             if not isinstance(zone.id, int):
                 continue
-            self._zones.setdefault(zone.id, _Bucket()).add(
+            bucket = self._zones.setdefault(zone.id, _Bucket())
+            bucket.add(
                 count=zone.count, density=zone.density, avg_speed=zone.avg_speed,
                 risk_score=zone.risk_score, risk_level=zone.risk_level, calibrated=result.calibrated,
             )
+            bucket.add_quality(frame_quality)  # quality is per camera: zones carry the camera's
         if len(self._pending) >= self.batch_size:
             self.flush_pending()
 
@@ -184,7 +219,19 @@ class MetricsWriter:
             )
             self._pending = [m for m in self._pending if m.zone_id is None or m.zone_id in alive]
         rows, self._pending = self._pending, []
-        Metric.objects.bulk_create(rows, batch_size=500)
+        if self.fenced:
+            return 0
+        try:
+            with transaction.atomic():
+                if self.fence is not None and not self.fence():
+                    self.fenced = True
+                    log.warning("Camera %s: fenced out (another runner took over); %d rows dropped",
+                                self.camera_id, len(rows))
+                    return 0
+                _insert(rows)
+        except DatabaseError:  # a database blip (connection killed): the next flush retries them
+            self._pending = rows + self._pending
+            raise
         self.written_until = self._pending_until
         rollups.rows_written(rows)
         self.rows_written += len(rows)
@@ -195,3 +242,21 @@ class MetricsWriter:
         self._close_second()
         self._second = None
         return self.flush_pending()
+
+    def discard(self) -> None:
+        """Drop what is buffered and write nothing more (a runner that lost its lease)."""
+        self.fenced = True
+        self._pending, self._second = [], None
+        self._camera, self._zones = _Bucket(), {}
+
+
+def _insert(rows: list[Metric]) -> None:
+    """Insert the rows; seconds already stored (unique per camera, zone and second) keep their
+    first row, and the rest of the batch is written all the same."""
+    try:
+        with transaction.atomic():  # a savepoint: the fallback below runs in a clean state
+            Metric.objects.bulk_create(rows, batch_size=500)
+    except IntegrityError:
+        log.warning("Camera %s: some of these seconds were already stored; kept the first rows",
+                    rows[0].camera_id)
+        Metric.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)

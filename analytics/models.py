@@ -11,6 +11,14 @@ class RiskLevel(models.TextChoices):
     CRITICAL = "CRITICAL", "Critical"
 
 
+class CountQuality(models.TextChoices):
+    """How far the count can be trusted (see analytics.quality for the reasons)."""
+
+    OK = "ok", "OK"
+    DEGRADED = "degraded", "Degraded"
+    UNRELIABLE = "unreliable", "Unreliable"
+
+
 class Trend(models.TextChoices):
     RISING = "rising", "Rising"
     STABLE = "stable", "Stable"
@@ -25,7 +33,9 @@ class Metric(models.Model):
     """One second of video time for a camera (zone empty) or one of its zones.
 
     Values aggregate the frames processed in that second: count is the rounded mean,
-    count_max the peak, speeds are in m/s, density in people per m², scores 0..1.
+    count_max the peak, speeds are in m/s, density in people per m², scores 0..1, pressure
+    in s⁻² (Helbing). Count quality is the worst of the second's frames, its reasons their
+    union, the undercount factor their largest.
     """
 
     camera = models.ForeignKey("cameras.Camera", on_delete=models.CASCADE, related_name="metrics")
@@ -46,11 +56,29 @@ class Metric(models.Model):
     risk_level = models.CharField(max_length=8, choices=RiskLevel.choices, default=RiskLevel.SAFE)
     clusters = models.PositiveIntegerField(default=0)
     flow_coherence = models.FloatField(default=0, validators=_fraction)
-    pressure = models.FloatField(default=0, validators=_fraction)
+    pressure = models.FloatField(
+        "pressure (s⁻²)",
+        default=0,
+        validators=_non_negative,
+        help_text="Helbing crowd pressure: local density × local velocity variance; "
+        "turbulence sets in around 0.02 s⁻².",
+    )
     anomalies = models.PositiveIntegerField(default=0)
     density_trend = models.CharField(max_length=8, choices=Trend.choices, default=Trend.STABLE)
     risk_trend = models.CharField(max_length=8, choices=Trend.choices, default=Trend.STABLE)
     calibrated = models.BooleanField(default=False)
+    count_quality = models.CharField(
+        max_length=10, choices=CountQuality.choices, default=CountQuality.OK,
+        help_text="The worst count quality of the second's frames.",
+    )
+    quality_reasons = models.JSONField(
+        default=list, blank=True, help_text="Why the count was not ok (union over the second)."
+    )
+    undercount_factor = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(1.0)],
+        help_text="The true count is about count × this (largest of the second); empty: unknown.",
+    )
+    tiled = models.BooleanField(default=False, help_text="Sliced inference ran on a frame of the second.")
 
     class Meta:
         ordering = ["camera", "timestamp"]
@@ -58,6 +86,18 @@ class Metric(models.Model):
             # Time-range queries per camera and per zone (zone IS NULL for the whole camera).
             models.Index(fields=["camera", "zone", "timestamp"], name="metric_camera_zone_time"),
             models.Index(fields=["timestamp"], name="metric_time"),  # retention sweeps
+        ]
+        # One row per camera (or zone) and second, whatever a writer does: two partial
+        # constraints, since NULL zones never collide in a plain unique index.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["camera", "timestamp"], condition=models.Q(zone__isnull=True),
+                name="metric_unique_camera_second",
+            ),
+            models.UniqueConstraint(
+                fields=["camera", "zone", "timestamp"], condition=models.Q(zone__isnull=False),
+                name="metric_unique_zone_second",
+            ),
         ]
 
     def __str__(self) -> str:

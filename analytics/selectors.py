@@ -25,8 +25,8 @@ from django.db.models.functions import Cast, ExtractMinute, ExtractSecond, Floor
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from analytics import rollups
-from analytics.models import Metric, RiskLevel
+from analytics import quality, rollups
+from analytics.models import CountQuality, Metric, RiskLevel
 
 PRESETS: dict[str, timedelta] = {
     "1h": timedelta(hours=1),
@@ -135,6 +135,12 @@ class Partial:
     n_caution: int = 0
     n_warning: int = 0
     n_critical: int = 0
+    # Count quality (appended last: hours stored before it existed load with these defaults,
+    # which is right, their rows were all "ok").
+    n_degraded: int = 0
+    n_unreliable: int = 0
+    max_undercount: float = 0.0  # 0: no factor known
+    n_tiled: int = 0
 
     def merge(self, other: Partial) -> Partial:
         if not other.n:
@@ -157,6 +163,10 @@ class Partial:
             self.n_caution + other.n_caution,
             self.n_warning + other.n_warning,
             self.n_critical + other.n_critical,
+            self.n_degraded + other.n_degraded,
+            self.n_unreliable + other.n_unreliable,
+            max(self.max_undercount, other.max_undercount),
+            self.n_tiled + other.n_tiled,
         )
 
     def as_tuple(self) -> tuple:
@@ -172,6 +182,24 @@ class Partial:
             if n:
                 return level.value
         return RiskLevel.SAFE.value
+
+    @property
+    def worst_quality(self) -> str:
+        if self.n_unreliable:
+            return quality.UNRELIABLE
+        return quality.DEGRADED if self.n_degraded else quality.OK
+
+    @property
+    def seconds_by_quality(self) -> dict[str, int]:
+        return {
+            quality.OK: self.n - self.n_degraded - self.n_unreliable,
+            quality.DEGRADED: self.n_degraded,
+            quality.UNRELIABLE: self.n_unreliable,
+        }
+
+    @property
+    def undercount_factor(self) -> float | None:
+        return _round(self.max_undercount, 2) if self.max_undercount >= 1.0 else None
 
 
 _AGGREGATES = {
@@ -191,6 +219,10 @@ _AGGREGATES = {
     "n_caution": Count("id", filter=Q(risk_level=RiskLevel.CAUTION)),
     "n_warning": Count("id", filter=Q(risk_level=RiskLevel.WARNING)),
     "n_critical": Count("id", filter=Q(risk_level=RiskLevel.CRITICAL)),
+    "n_degraded": Count("id", filter=Q(count_quality=CountQuality.DEGRADED)),
+    "n_unreliable": Count("id", filter=Q(count_quality=CountQuality.UNRELIABLE)),
+    "max_undercount": Max("undercount_factor"),
+    "n_tiled": Count("id", filter=Q(tiled=True)),
 }
 
 
@@ -211,6 +243,10 @@ def _partial_from_row(row: dict) -> Partial:
         n_caution=int(row["n_caution"] or 0),
         n_warning=int(row["n_warning"] or 0),
         n_critical=int(row["n_critical"] or 0),
+        n_degraded=int(row["n_degraded"] or 0),
+        n_unreliable=int(row["n_unreliable"] or 0),
+        max_undercount=float(row["max_undercount"] or 0),
+        n_tiled=int(row["n_tiled"] or 0),
     )
 
 
@@ -324,6 +360,11 @@ def _point(at: datetime, p: Partial, tz: tzinfo) -> dict:
         "risk_level": p.worst_level,
         "flow_in": p.flow_in,
         "flow_out": p.flow_out,
+        "count_quality": p.worst_quality,
+        "quality_seconds": p.seconds_by_quality,
+        "undercount_factor": p.undercount_factor,
+        "estimated_count": quality.estimate(p.sum_count / n, p.undercount_factor),
+        "tiled": bool(p.n_tiled),
     }
 
 
@@ -376,6 +417,12 @@ def _row_point(m: Metric, tz: tzinfo) -> dict:
         "risk_level": m.risk_level,
         "flow_in": m.flow_in,
         "flow_out": m.flow_out,
+        "count_quality": m.count_quality,
+        "quality_seconds": {level: int(level == m.count_quality) for level in quality.LEVELS},
+        "quality_reasons": list(m.quality_reasons or []),
+        "undercount_factor": None if m.undercount_factor is None else _round(m.undercount_factor, 2),
+        "estimated_count": quality.estimate(m.count, m.undercount_factor),
+        "tiled": m.tiled,
     }
 
 
@@ -402,6 +449,14 @@ def summarise_partial(total: Partial) -> dict:
             RiskLevel.WARNING.value: total.n_warning,
             RiskLevel.CRITICAL.value: total.n_critical,
         },
+        # How much of the period the count could be trusted (seconds and share per level).
+        "seconds_by_quality": total.seconds_by_quality,
+        "share_by_quality": {
+            level: _round(seconds / div, 4) if n else 0.0
+            for level, seconds in total.seconds_by_quality.items()
+        },
+        "max_undercount_factor": total.undercount_factor,
+        "tiled_seconds": total.n_tiled,
     }
 
 
@@ -461,6 +516,9 @@ def metrics_aggregate(
                 "max_risk_level": point["max_risk_level"],
                 "flow_in": p.flow_in,
                 "flow_out": p.flow_out,
+                "count_quality": p.worst_quality,
+                "seconds_by_quality": p.seconds_by_quality,
+                "max_undercount_factor": p.undercount_factor,
             }
         )
     return out
@@ -484,14 +542,23 @@ def metric_to_dict(m: Metric) -> dict:
             "surge": _round(m.surge, 3),
             "clusters": m.clusters,
             "flow_coherence": _round(m.flow_coherence, 3),
-            "pressure": _round(m.pressure, 3),
+            "pressure": _round(m.pressure, 5),  # s⁻²
             "anomalies": m.anomalies,
             "density_trend": m.density_trend,
             "risk_trend": m.risk_trend,
             "calibrated": m.calibrated,
+            # The shape of the live figures' count_quality (a stored second is never "held").
+            "count_quality": {
+                "level": m.count_quality,
+                "reasons": out.pop("quality_reasons"),
+                "undercount_factor": out.pop("undercount_factor"),
+                "estimated_count": out.pop("estimated_count"),
+                "held": False,
+            },
         }
     )
     out.pop("samples")
+    out.pop("quality_seconds")
     return out
 
 

@@ -132,7 +132,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@role_required(Role.VIEWER)
+@role_required(Role.OPERATOR)  # exports are operator-only, as in the API
 def analytics_export(request: HttpRequest) -> HttpResponse:
     """A CSV, DOCX, PDF or Markdown report of the selected range (built by `reports`)."""
     from analytics.selectors import resolve_range

@@ -1,7 +1,15 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from cameras.models import Camera, CountingLine, Recording, Zone
+
+
+def _audit(message: str, request, camera: Camera) -> None:
+    from crowdsafe.models import SystemLog
+
+    SystemLog.objects.create(level=SystemLog.Level.INFO, component="cameras", message=message,
+                             details={"camera_id": camera.pk}, user=request.user)
 
 
 def _masked(source: str) -> str:
@@ -22,8 +30,34 @@ class CountingLineInline(admin.TabularInline):
     fields = ("name", "points", "in_side")
 
 
+class CameraAdminForm(forms.ModelForm):
+    """The stored source's credentials are never sent to the browser: the field shows the
+    masked URL, and submitting the mask (or nothing) keeps the stored source."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.source and "source" in self.fields:
+            self.initial["source"] = _masked(self.instance.source)
+
+    def clean(self):
+        from cameras.sources import validate_source
+
+        data = super().clean()
+        source = data.get("source") or ""
+        if self.instance.pk and source in ("", _masked(self.instance.source)):
+            source = data["source"] = self.instance.source
+        if source and data.get("source_type"):
+            try:
+                data["source"] = validate_source(data["source_type"], source)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    self.add_error(field if field in self.fields else None, errors)
+        return data
+
+
 @admin.register(Camera)
 class CameraAdmin(admin.ModelAdmin):
+    form = CameraAdminForm
     list_display = ("name", "location", "source_type", "masked_source", "desired_state", "status",
                     "last_seen_at", "is_active")
     list_filter = ("status", "desired_state", "source_type", "is_active")
@@ -36,6 +70,22 @@ class CameraAdmin(admin.ModelAdmin):
     @admin.display(description="source")
     def masked_source(self, camera: Camera) -> str:
         return _masked(camera.source)
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        fields = ", ".join(sorted(form.changed_data)) or "nothing"
+        verb = "changed" if change else "added"
+        _audit(f"Camera {obj.name} {verb} in the admin site ({fields})", request, obj)
+
+    def delete_model(self, request, obj) -> None:
+        from cameras.services import delete_camera
+
+        _audit(f"Camera {obj.name} deleted in the admin site", request, obj)
+        delete_camera(obj, user=request.user)  # stops the runner, removes recordings and files
+
+    def delete_queryset(self, request, queryset) -> None:
+        for camera in queryset:
+            self.delete_model(request, camera)
 
     @admin.action(description="Start the selected cameras")
     def start_cameras(self, request, queryset) -> None:

@@ -49,6 +49,11 @@ def reconnect_max_s() -> float:
     return _value("CROWDSAFE_RECONNECT_MAX_S", 30.0)
 
 
+def slot_release_backoff_s() -> float:
+    """A live source down with a reconnect backoff this long gives its stream slot back."""
+    return _value("CROWDSAFE_SLOT_RELEASE_BACKOFF_S", 8.0)
+
+
 def pace_files() -> bool:
     """Play file sources in real time (a demo) instead of as fast as the machine allows."""
     return _flag("CROWDSAFE_PACE_FILES", False)

@@ -1,28 +1,39 @@
 """Websocket consumers for live camera figures and the dashboard.
 
 Authenticated (the session, through Channels' AuthMiddlewareStack) and role-checked
-(viewer or higher); anyone else is refused at the handshake. A client that asks for
-`?format=json` gets `{"event": ..., "data": ...}`; otherwise (the HTMX ws extension) it
-gets the HTML of `live/<event>.html` to swap in; an event without a template is skipped.
+(viewer or higher); anyone else is refused at the handshake, and the user is checked
+again every CROWDSAFE_LIVE_AUTH_RECHECK_S (deactivated, demoted or logged out: closed, 4403).
+A client that asks for `?format=json` gets `{"event": ..., "data": ...}`; otherwise (the HTMX
+ws extension) it gets the HTML of `live/<event>.html` to swap in; an event without a template
+is skipped.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
+from redis.exceptions import RedisError
 
+from accounts.live_auth import still_allowed
 from accounts.roles import Role, has_role
 from cameras import live
 from cameras.models import Camera
 from cameras.push import DASHBOARD_GROUP, camera_group
+from crowdsafe.outages import warn_throttled
 
+logger = logging.getLogger(__name__)
 DENIED = 4403
 NOT_FOUND = 4404
+UNAVAILABLE = 4503
 
 
 def _render(event: str, data: dict, user) -> str | None:
@@ -36,6 +47,14 @@ def _render(event: str, data: dict, user) -> str | None:
 class _LiveConsumer(AsyncWebsocketConsumer):
     groups_to_join: list[str]
 
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except RedisError as exc:  # Redis went away under the socket: close it, the page reconnects
+            warn_throttled(logger, "ws-redis", "Websocket closed: Redis unavailable (%s)", exc)
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": UNAVAILABLE})
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if not has_role(user, Role.VIEWER):
@@ -46,14 +65,39 @@ class _LiveConsumer(AsyncWebsocketConsumer):
         if not await self.setup():
             await self.close(code=NOT_FOUND)
             return
-        for group in self.groups_to_join:
-            await self.channel_layer.group_add(group, self.channel_name)
+        try:
+            for group in self.groups_to_join:
+                await self.channel_layer.group_add(group, self.channel_name)
+        except RedisError:  # Redis away: refuse this handshake (403), the page's client retries
+            await self.close(code=UNAVAILABLE)
+            return
         await self.accept()
+        session = self.scope.get("session")
+        self._watch = asyncio.create_task(self._watch_user(user.pk, getattr(session, "session_key", None)))
         await self.send_initial()
 
+    async def _watch_user(self, user_id: int, session_key: str | None) -> None:
+        """Close for a user deactivated, demoted or logged out since the handshake."""
+        check = database_sync_to_async(still_allowed)
+        while True:
+            await asyncio.sleep(settings.CROWDSAFE_LIVE_AUTH_RECHECK_S)
+            try:
+                allowed = await check(user_id, session_key, Role.VIEWER)
+            except Exception:  # noqa: BLE001 - a database or cache blip: ask again next time
+                logger.warning("Websocket user re-check failed", exc_info=True)
+                continue
+            if not allowed:
+                self.revoked = True
+                await self.close(code=DENIED)
+                return
+
     async def disconnect(self, code: int) -> None:
+        watch = getattr(self, "_watch", None)
+        if watch is not None:
+            watch.cancel()
         for group in getattr(self, "groups_to_join", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+            with contextlib.suppress(RedisError):  # the group entry expires by itself
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         """Clients only listen; anything they send is ignored."""
@@ -66,7 +110,7 @@ class _LiveConsumer(AsyncWebsocketConsumer):
 
     async def send_event(self, event: str, data: dict) -> None:
         user = self.scope.get("user")
-        if not has_role(user, Role.VIEWER):  # deactivated or demoted meanwhile
+        if getattr(self, "revoked", False) or not has_role(user, Role.VIEWER):
             await self.close(code=DENIED)
             return
         if self.as_json:

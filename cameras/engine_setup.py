@@ -3,7 +3,7 @@
 The detector is loaded once per worker process (the engine's `get_detector` cache) and
 shared by every camera the process runs; each camera gets its own `CrowdEngine` (its own
 tracker and history). `ConfigWatcher` re-reads the runtime settings and the camera's
-geometry every few seconds and hands changes to the running engine without a restart.
+settings and geometry every few seconds and hands changes to the running engine without a restart.
 """
 
 from __future__ import annotations
@@ -44,9 +44,13 @@ def shared_detector() -> Detector:
     return get_detector(detector_config())
 
 
-def engine_config(rs: RuntimeSettings | None = None) -> EngineConfig:
-    """Weights and thresholds admins set at run time, on top of the engine defaults."""
+def engine_config(rs: RuntimeSettings | None = None, camera: Camera | None = None) -> EngineConfig:
+    """Weights and thresholds admins set at run time, and the camera's own detection settings
+    (sliced inference, input size), on top of the engine defaults."""
     rs = rs or get_runtime_settings()
+    per_camera: dict = {}
+    if camera is not None:
+        per_camera = {"tiling": camera.tiling_mode, "imgsz": camera.detector_imgsz}
     return EngineConfig(
         weight_density=rs.weight_density,
         weight_surge=rs.weight_surge,
@@ -62,6 +66,9 @@ def engine_config(rs: RuntimeSettings | None = None) -> EngineConfig:
         stagnant_speed_mps=rs.stagnant_speed,
         detect_conf=rs.detector_confidence,
         detect_iou=rs.detector_iou,
+        pressure_radius_m=rs.pressure_radius_m,
+        surge_min_density_pm2=rs.surge_min_density,  # the live figure follows the surge alert
+        **per_camera,
     )
 
 
@@ -95,7 +102,7 @@ def camera_geometry(camera: Camera) -> CameraGeometry:
 
 
 def build_engine(camera: Camera, detector: Detector) -> CrowdEngine:
-    return CrowdEngine(detector, engine_config(), camera_geometry(camera))
+    return CrowdEngine(detector, engine_config(camera=camera), camera_geometry(camera))
 
 
 class ConfigWatcher:
@@ -116,7 +123,7 @@ class ConfigWatcher:
             return
         self._next = now + self.interval_s
         self.camera = camera
-        config = engine_config()
+        config = engine_config(camera=camera)
         if config != self._config:
             self.engine.update_config(config)
             self._config = config

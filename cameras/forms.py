@@ -10,7 +10,10 @@ from django import forms
 
 from cameras.models import Camera, CountingLine, SourceType, Zone
 
-CAMERA_FIELDS = ("name", "location", "source_type", "source", "area_m2", "capacity", "target_fps")
+CAMERA_FIELDS = (
+    "name", "location", "source_type", "source", "area_m2", "capacity", "target_fps",
+    "tiling_mode", "detector_imgsz",
+)
 
 
 class CameraForm(forms.ModelForm):
@@ -35,6 +38,7 @@ class CameraForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["source"].required = False
+        self.fields["tiling_mode"].required = False  # a form without it keeps the camera's mode
         if self.instance.pk and self.instance.source:
             from cameras.sources import mask_source
 
@@ -47,6 +51,7 @@ class CameraForm(forms.ModelForm):
 
     def service_fields(self) -> dict[str, Any]:
         data = {name: self.cleaned_data[name] for name in CAMERA_FIELDS}
+        data["tiling_mode"] = data["tiling_mode"] or self.instance.tiling_mode
         source = data["source"] or ""
         if self.instance.pk:
             from cameras.sources import mask_source

@@ -7,10 +7,16 @@ frozen picture as if it were live. Only the newest frame is kept (bounded memory
 from __future__ import annotations
 
 import json
+import logging
 import time
 
+from redis.exceptions import RedisError
+
 from cameras.push import DASHBOARD_GROUP, camera_group, push
-from crowdsafe.redis import get_redis
+from crowdsafe.outages import warn_throttled
+from crowdsafe.redis import get_redis, redis_key
+
+log = logging.getLogger(__name__)
 
 FRAME_TTL_S = 10
 METRICS_TTL_S = 15
@@ -18,15 +24,15 @@ HEATMAP_WANTED_TTL_S = 5  # an MJPEG viewer with ?heatmap=1 refreshes this while
 
 
 def frame_key(camera_id: int) -> str:
-    return f"crowdsafe:camera:{camera_id}:frame"
+    return redis_key("camera", camera_id, "frame")
 
 
 def metrics_key(camera_id: int) -> str:
-    return f"crowdsafe:camera:{camera_id}:metrics"
+    return redis_key("camera", camera_id, "metrics")
 
 
 def heatmap_wanted_key(camera_id: int) -> str:
-    return f"crowdsafe:camera:{camera_id}:heatmap-wanted"
+    return redis_key("camera", camera_id, "heatmap-wanted")
 
 
 # --- written by the runner ------------------------------------------------------------
@@ -69,20 +75,35 @@ def push_status(camera_id: int, status: str, detail: str = "") -> None:
 # --- read by views, the API and consumers ----------------------------------------------
 
 
+# While Redis is away these answer "nothing live" (pages show no live figures) instead of failing.
+
+
 def get_live_metrics(camera_id: int) -> dict | None:
-    raw = get_redis().get(metrics_key(camera_id))
+    try:
+        raw = get_redis().get(metrics_key(camera_id))
+    except RedisError as exc:
+        warn_throttled(log, "live-read", "Live figures unavailable (Redis): %s", exc)
+        return None
     return None if raw is None else json.loads(raw)
 
 
 def get_latest_jpeg(camera_id: int, *, heatmap: bool = False) -> bytes | None:
     field = "heatmap" if heatmap else "jpeg"
-    data = get_redis().hmget(frame_key(camera_id), field, "jpeg")
+    try:
+        data = get_redis().hmget(frame_key(camera_id), field, "jpeg")
+    except RedisError as exc:
+        warn_throttled(log, "live-read", "Live frame unavailable (Redis): %s", exc)
+        return None
     return data[0] or (data[1] if heatmap else None)
 
 
 def get_latest_frame(camera_id: int, *, heatmap: bool = False) -> tuple[int, bytes] | None:
     """(sequence number, JPEG) of the newest frame, or None when the camera shows nothing."""
-    seq, jpeg, heat = get_redis().hmget(frame_key(camera_id), "seq", "jpeg", "heatmap")
+    try:
+        seq, jpeg, heat = get_redis().hmget(frame_key(camera_id), "seq", "jpeg", "heatmap")
+    except RedisError as exc:
+        warn_throttled(log, "live-read", "Live frame unavailable (Redis): %s", exc)
+        return None
     if seq is None or jpeg is None:
         return None
     return int(seq), (heat or jpeg) if heatmap else jpeg

@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from cameras.validators import (
+    validate_imgsz,
     validate_line_points,
     validate_normalised_points,
     validate_polygon,
@@ -36,8 +37,17 @@ class CameraStatus(models.TextChoices):
     STARTING = "starting", "Starting"
     RUNNING = "running", "Running"
     RECONNECTING = "reconnecting", "Reconnecting"
+    RECOVERING = "recovering", "Recovering"  # its runner died; another one is taking over
     ERROR = "error", "Error"
     FINISHED = "finished", "Finished"
+
+
+class TilingMode(models.TextChoices):
+    """Sliced inference: the frame is also run as overlapping tiles so small people are found."""
+
+    AUTO = "auto", "Auto (tiles when people look small or the crowd is dense)"
+    ON = "on", "On (always tiles)"
+    OFF = "off", "Off (whole frame only)"
 
 
 class Camera(models.Model):
@@ -60,6 +70,22 @@ class Camera(models.Model):
         default=10.0,
         validators=[MinValueValidator(0.5), MaxValueValidator(60)],
     )
+    tiling_mode = models.CharField(
+        "sliced inference",
+        max_length=4,
+        choices=TilingMode.choices,
+        default=TilingMode.AUTO,
+        help_text="Tiles find small, distant people at several times the detector time per frame; "
+        "auto turns them on where the scene needs them.",
+    )
+    detector_imgsz = models.PositiveIntegerField(
+        "detector input size (px)",
+        null=True,
+        blank=True,
+        validators=[validate_imgsz],
+        help_text="Empty: the deployment's CROWDSAFE_DETECTOR_IMGSZ. A multiple of 32, 160..2560. "
+        "A fixed-size model export runs at its own size (the camera page says so).",
+    )
     desired_state = models.CharField(
         max_length=8, choices=DesiredState.choices, default=DesiredState.STOPPED, db_index=True
     )
@@ -68,6 +94,9 @@ class Camera(models.Model):
     )
     status_detail = models.CharField(max_length=500, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Fencing token of the runner that holds the lease (cameras.leases): metric flushes of a
+    # runner whose token is no longer this one are refused.
+    lease_token = models.PositiveBigIntegerField(default=0, editable=False)
 
     # Ground-plane calibration: >= 4 image points (normalised) and their ground positions (m).
     calibration_image_points = models.JSONField(default=list, blank=True)
@@ -208,3 +237,17 @@ class Recording(models.Model):
 
     def __str__(self) -> str:
         return f"{self.camera} {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class FileProgress(models.Model):
+    """How far a file camera's analysis got (cameras.progress): in the database, so neither a
+    worker crash nor a Redis restart makes a file start over under a new time origin."""
+
+    camera = models.OneToOneField(Camera, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    source = models.CharField(max_length=1000)
+    origin = models.DateTimeField(help_text="UTC time of the file's second 0")
+    resume_s = models.FloatField(help_text="Source second to go on from")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.camera_id} at {self.resume_s:.0f} s"

@@ -22,6 +22,7 @@ from cameras import conf, live
 from cameras.models import Camera
 from cameras.readers import Frame
 from cameras.recordings import BackgroundRecorder, SegmentRecorder
+from crowdsafe.outages import warn_throttled
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def summary(camera: Camera, result: FrameResult, status: str) -> dict:
         "density": round(result.density, 3),
         "risk_level": result.risk_level,
         "risk_score": round(result.risk_score, 4),
+        "count_quality": result.count_quality.to_dict(),
         "status": status,
     }
 
@@ -82,11 +84,12 @@ class FramePipeline:
         origin: datetime,
         record_fps: float,
         on_recording_error: Callable[[str | None], None],
+        fence: Callable[[], bool] | None = None,
     ) -> None:
         self.camera = camera
         self.engine = engine
         self.origin = origin  # UTC datetime of source time 0
-        self.metrics = MetricsWriter(camera.pk, origin)
+        self.metrics = MetricsWriter(camera.pk, origin, fence=fence)
         self.recorder = (
             BackgroundRecorder(SegmentRecorder(camera.pk, record_fps, on_error=on_recording_error))
             if conf.recordings_enabled()
@@ -107,6 +110,15 @@ class FramePipeline:
         self._hook_failed = False
         self._last_flush = time.monotonic()
 
+    @property
+    def fenced(self) -> bool:
+        """Another runner owns the camera: nothing more is written or pushed from here."""
+        return self.metrics.fenced
+
+    def fence_out(self) -> None:
+        """The lease is lost: drop the buffered seconds, stop writing and pushing."""
+        self.metrics.discard()
+
     def process(self, frame: Frame) -> FrameResult:
         result = self.engine.process(frame.image, frame.timestamp)
         annotated = self.engine.render(frame.image, result)
@@ -116,13 +128,16 @@ class FramePipeline:
         jpeg = LazyJpeg(annotated, self.jpeg_quality, self.max_width)
         self.frames += 1
         now = time.monotonic()
-        if now - self._last_frame >= self.frame_interval:
+        if now - self._last_frame >= self.frame_interval and not self.fenced:
             self._last_frame = now
             self._store_live_frame(frame, result, jpeg())
         try:
             self.metrics.add(result)
         except Exception as exc:  # a database hiccup must not stop the analysis
-            log.warning("Camera %s: metrics not written: %s", self.camera.pk, exc)
+            warn_throttled(log, f"metrics-{self.camera.pk}", "Camera %s: metrics not written: %s",
+                           self.camera.pk, exc)
+        if self.fenced:
+            return result  # no live frame, push or alert from a runner that was replaced
         self._run_alert_hook(result, jpeg)
         now = time.monotonic()
         if now - self._last_push >= self.push_interval:
@@ -138,7 +153,8 @@ class FramePipeline:
         try:
             live.store_frame(self.camera.pk, self.frames, jpeg, heat)
         except Exception as exc:
-            log.warning("Camera %s: latest frame not stored: %s", self.camera.pk, exc)
+            warn_throttled(log, f"frame-{self.camera.pk}", "Camera %s: latest frame not stored: %s",
+                           self.camera.pk, exc)
 
     def publish(self, result: FrameResult, wall: datetime) -> None:
         data = result.to_dict(include_persons=False)
@@ -151,7 +167,8 @@ class FramePipeline:
         try:
             live.store_metrics(self.camera.pk, data)
         except Exception as exc:
-            log.warning("Camera %s: live metrics not stored: %s", self.camera.pk, exc)
+            warn_throttled(log, f"live-{self.camera.pk}", "Camera %s: live metrics not stored: %s",
+                           self.camera.pk, exc)
         live.push_camera_update(self.camera.pk, data, summary(self.camera, result, self.status))
         self.pushes += 1
 

@@ -5,21 +5,17 @@ write its figures a second time under a new start time. The runner saves, on eac
 the source second after the last metric row written and the file's time origin; a new runner
 for the same source skips to that second and keeps the origin, so rows continue where they
 stopped. Stopping the camera, finishing the file or changing the source forgets it.
+
+It lives in the database (`FileProgress`), not in Redis: a Redis restart loses every key, and
+the file then started over at 0 with a new origin (figures written twice, a gap in the rows).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from crowdsafe.redis import get_redis
-
-TTL_S = 30 * 86400
-
-
-def _key(camera_id: int) -> str:
-    return f"crowdsafe:camera:{camera_id}:file-progress"
+from cameras.models import FileProgress
 
 
 @dataclass(frozen=True)
@@ -29,23 +25,17 @@ class Progress:
 
 
 def save(camera_id: int, source: str, progress: Progress) -> None:
-    data = {"source": source, "origin": progress.origin.isoformat(), "resume_s": progress.resume_s}
-    get_redis().set(_key(camera_id), json.dumps(data), ex=TTL_S)
+    FileProgress.objects.update_or_create(
+        camera_id=camera_id,
+        defaults={"source": source, "origin": progress.origin, "resume_s": progress.resume_s},
+    )
 
 
 def load(camera_id: int, source: str) -> Progress | None:
     """The saved progress for this very source, else None."""
-    raw = get_redis().get(_key(camera_id))
-    if not raw:
-        return None
-    try:
-        data = json.loads(raw)
-        if data["source"] != source:
-            return None
-        return Progress(datetime.fromisoformat(data["origin"]), float(data["resume_s"]))
-    except (ValueError, KeyError, TypeError):
-        return None  # unreadable: start over rather than fail
+    saved = FileProgress.objects.filter(camera_id=camera_id, source=source).first()
+    return None if saved is None else Progress(saved.origin, saved.resume_s)
 
 
 def clear(camera_id: int) -> None:
-    get_redis().delete(_key(camera_id))
+    FileProgress.objects.filter(camera_id=camera_id).delete()

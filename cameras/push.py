@@ -17,6 +17,8 @@ from concurrent.futures import Future
 
 from channels.layers import get_channel_layer
 
+from crowdsafe.outages import warn_throttled
+
 log = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 50
@@ -56,8 +58,8 @@ class _Publisher:
         with self._lock:
             self.in_flight -= 1
         exc = future.exception()
-        if exc is not None:
-            log.warning("Live push failed: %s", exc)
+        if exc is not None:  # e.g. Redis away: at most one log row per half minute, not per push
+            warn_throttled(log, "push", "Live push failed: %s", exc)
 
 
 _publisher: _Publisher | None = None
@@ -78,7 +80,7 @@ def push(group: str, event: str, data: dict) -> Future | None:
     try:
         return _get_publisher().push(group, {"type": event, "data": data})
     except Exception as exc:  # the live view is best effort; the runner must go on
-        log.warning("Live push to %s failed: %s", group, exc)
+        warn_throttled(log, "push", "Live push to %s failed: %s", group, exc)
         return None
 
 

@@ -14,6 +14,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
@@ -100,6 +101,14 @@ class FileReader:
         self.cap.release()
 
 
+def _thread_name(resolved: ResolvedSource) -> str:
+    """Thread names reach logs and debuggers: never the URL (it may carry a password)."""
+    if isinstance(resolved.target, int):
+        return f"reader-usb{resolved.target}"
+    host = urlsplit(str(resolved.target)).hostname or "source"
+    return f"reader-{resolved.source_type}-{host}"
+
+
 class LiveReader:
     """Reads a live source in a thread, keeping only the newest frame.
 
@@ -131,7 +140,7 @@ class LiveReader:
         self._frame: Frame | None = None
         self._seq = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"reader-{resolved.target}")
+        self._thread = threading.Thread(target=self._run, daemon=True, name=_thread_name(resolved))
 
     def start(self) -> LiveReader:
         self._thread.start()

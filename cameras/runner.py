@@ -8,24 +8,26 @@ and reports the observed status.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
 from analytics.engine import Detector, ModelLoadError
-from cameras import conf, leases, live, progress
+from cameras import capacity, conf, leases, live, progress
 from cameras.engine_setup import ConfigWatcher, build_engine, shared_detector
 from cameras.models import Camera, CameraStatus, DesiredState
 from cameras.pipeline import FramePipeline
 from cameras.readers import FileReader, LiveReader, SourceOpenError, file_frames, live_frames
 from cameras.sources import ResolvedSource, resolve_source
 from cameras.status import set_status
+from crowdsafe.outages import warn_throttled
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +36,14 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Why a loop ended.
 FINISHED, STOPPED, SHUTDOWN = "finished", "stopped", "shutdown"
 LOST, RESTART, FAILED = "lost", "restart", "error"
+PARKED = "parked"  # a live source long down: the stream slot is given back (cameras.capacity)
 
 
 def run(camera_id: int, *, should_stop: Callable[[], bool] = lambda: False) -> str:
     """Run a camera until it finishes, is stopped or loses its lease. Returns why it ended
     ("already-running" when another runner holds the lease: a second start does nothing)."""
     if leases.is_running(camera_id):
+        leases.clear_pending(camera_id)  # else reconcile ignores the camera until it expires (60 s)
         return "already-running"
     try:
         # Once per worker process, and before taking the lease: loading may take longer
@@ -50,7 +54,14 @@ def run(camera_id: int, *, should_stop: Callable[[], bool] = lambda: False) -> s
         leases.clear_pending(camera_id)
         return FAILED
     lease = leases.Lease(camera_id)
-    if not lease.acquire():
+    try:
+        acquired = lease.acquire()
+    except DatabaseError as exc:  # e.g. a frozen runner still locks the camera row: retried
+        log.warning("Camera %s: fencing token not taken (%s); reconcile retries", camera_id, exc)
+        leases.clear_pending(camera_id)
+        return FAILED
+    if not acquired:
+        leases.clear_pending(camera_id)
         return "already-running"
     leases.clear_pending(camera_id)
     try:
@@ -72,6 +83,9 @@ class CameraRunner:
         self.recording_error: str | None = None
         self.reader: LiveReader | FileReader | None = None
         self.frames_seen = False
+        self.parked_before: float | None = None  # backoff of this camera's last parking
+        self.redis_down_since: float | None = None  # monotonic time of the first failed heartbeat
+        self.saved_until: float | None = None  # file position last stored (cameras.progress)
 
     def run(self) -> str:
         camera = Camera.objects.filter(pk=self.camera_id).first()
@@ -79,11 +93,17 @@ class CameraRunner:
             if camera is not None:
                 set_status(self.camera_id, CameraStatus.STOPPED)
             return STOPPED
-        self._report(CameraStatus.STARTING, "Opening the source and loading the detector.")
+        if camera.status == CameraStatus.RECOVERING:  # stays "recovering" until frames flow again
+            self._report(CameraStatus.RECOVERING, "A new runner took over; opening the source.")
+        else:
+            self._report(CameraStatus.STARTING, "Opening the source and loading the detector.")
         try:
             resolved = resolve_source(camera.source_type, camera.source)
             engine = build_engine(camera, self.detector)
             frames = self._open(resolved, camera)
+            if resolved.is_live:
+                with contextlib.suppress(RedisError):
+                    self.parked_before = capacity.last_park_backoff(self.camera_id)
         except (ValidationError, SourceOpenError) as exc:  # nothing to retry: the wish is dropped
             message = " ".join(getattr(exc, "messages", [str(exc)]))
             set_status(self.camera_id, CameraStatus.ERROR, message, desired_state=DesiredState.STOPPED)
@@ -91,7 +111,8 @@ class CameraRunner:
         origin = EPOCH if resolved.is_live else self._file_origin(camera)
         record_fps = min(camera.target_fps, getattr(self.reader, "source_fps", 0) or camera.target_fps)
         pipeline = FramePipeline(
-            camera, engine, origin=origin, record_fps=record_fps, on_recording_error=self._recording_error
+            camera, engine, origin=origin, record_fps=record_fps, on_recording_error=self._recording_error,
+            fence=self.lease.fence_check,
         )
         outcome = FAILED
         try:
@@ -117,14 +138,24 @@ class CameraRunner:
             if frame is not None:
                 pipeline.process(frame)
                 self.frames_seen = True
+                if pipeline.fenced:  # a flush found another runner's token: stop at once
+                    log.warning("Camera %s: fenced out, this runner stops", self.camera_id)
+                    return LOST
         return FINISHED
 
     def heartbeat(self, pipeline: FramePipeline, watcher: ConfigWatcher) -> str | None:
-        if not self.lease.renew():
-            log.warning("Camera %s: lease lost, this runner stops", self.camera_id)
-            return LOST
-        if self.should_stop():
-            return SHUTDOWN
+        try:
+            if not self._keep_lease():
+                log.warning("Camera %s: lease lost, this runner stops", self.camera_id)
+                pipeline.fence_out()  # its buffered seconds may be another runner's now
+                return LOST
+            if self.should_stop():
+                return SHUTDOWN
+        except RedisError as exc:  # Redis away: analyse and write metrics on, fenced by the database
+            if self.redis_down_since is None:
+                self.redis_down_since = time.monotonic()
+            warn_throttled(log, f"runner-{self.camera_id}", "Camera %s: Redis unavailable (%s); analysis "
+                           "and metrics go on, the lease is re-taken when it returns", self.camera_id, exc)
         try:
             camera = Camera.objects.prefetch_related("zones", "lines").filter(pk=self.camera_id).first()
             if camera is None or camera.desired_state != DesiredState.RUNNING or not camera.is_active:
@@ -139,13 +170,37 @@ class CameraRunner:
             self._report(*self._observed(pipeline), seen=self.frames_seen)
             self.frames_seen = False
             pipeline.flush()
+            if pipeline.fenced:
+                return LOST
             self._save_progress(pipeline)
+            if self._should_park():
+                return PARKED
         except DatabaseError as exc:  # a database blip: keep analysing, reconnect next beat
             log.warning("Camera %s heartbeat: database error %s", self.camera_id, exc)
             connection.close()
         return None
 
     # -- helpers ---------------------------------------------------------------------------
+    def _keep_lease(self) -> bool:
+        """Renew the lease; if its key is gone (Redis restarted, or it expired during an outage)
+        take it back, unless another runner holds the key or has fenced this one out."""
+        if self.lease.renew():
+            renewed = True
+        else:
+            try:
+                with transaction.atomic():
+                    renewed = self.lease.fence_check() and self.lease.reacquire()
+            except DatabaseError:  # cannot tell whether another runner took over: stop
+                renewed = False
+            if renewed:
+                log.warning("Camera %s: lease re-taken after Redis lost it", self.camera_id)
+                self.status = ""  # write the status again: a restart attempt may have overwritten it
+        if renewed and self.redis_down_since is not None:
+            log.warning("Camera %s: Redis back after %.1f s", self.camera_id,
+                        time.monotonic() - self.redis_down_since)
+            self.redis_down_since = None
+        return renewed
+
     def _open(self, resolved: ResolvedSource, camera: Camera) -> Iterator:
         if not resolved.is_live:
             self.reader = FileReader(resolved, camera.target_fps, pace=conf.pace_files())
@@ -170,12 +225,28 @@ class CameraRunner:
 
     def _save_progress(self, pipeline: FramePipeline) -> None:
         written = pipeline.metrics.written_until
-        if not isinstance(self.reader, FileReader) or written is None:
-            return
+        if not isinstance(self.reader, FileReader) or written is None or written == self.saved_until:
+            return  # one database write per metrics flush, not per heartbeat
         try:
             progress.save(self.camera_id, pipeline.camera.source, progress.Progress(pipeline.origin, written))
-        except RedisError as exc:  # a Redis blip costs at most a re-analysed stretch, not the camera
+            self.saved_until = written
+        except DatabaseError as exc:  # a database blip costs at most a re-analysed stretch
             log.warning("Camera %s: file position not saved: %s", self.camera_id, exc)
+
+    def _should_park(self) -> bool:
+        """A live source down for long (or again, after a parking) gives its slot back."""
+        reader = self.reader
+        if not isinstance(reader, LiveReader):
+            return False
+        if reader.state == "running":
+            if self.parked_before is not None:
+                self.parked_before = None
+                with contextlib.suppress(RedisError):
+                    capacity.unpark(self.camera_id)
+            return False
+        if reader.state != "reconnecting":
+            return False
+        return self.parked_before is not None or reader.backoff_s >= conf.slot_release_backoff_s()
 
     def _observed(self, pipeline: FramePipeline) -> tuple[str, str]:
         reader = self.reader
@@ -187,6 +258,8 @@ class CameraRunner:
             )
         if self.recording_error:
             return CameraStatus.ERROR, self.recording_error
+        if self.redis_down_since is not None:
+            return CameraStatus.RUNNING, "Redis unavailable: analysis and metrics go on; live view paused."
         return CameraStatus.RUNNING, ""
 
     def _report(self, status: str, detail: str, *, seen: bool = False) -> None:
@@ -207,9 +280,20 @@ class CameraRunner:
         pipeline.close()
 
     def _finish(self, outcome: str, pipeline: FramePipeline) -> None:
-        live.clear_live_state(self.camera_id)
+        with contextlib.suppress(RedisError):  # else the keys expire by themselves within seconds
+            live.clear_live_state(self.camera_id)
         if outcome == LOST:
             return  # another runner owns the camera now; its status is not ours to write
+        if outcome == PARKED:
+            reader = self.reader
+            backoff = reader.backoff_s if isinstance(reader, LiveReader) else 0.0
+            delay = min(max((self.parked_before or 0.0) * 2, backoff, 1.0), conf.reconnect_max_s())
+            with contextlib.suppress(RedisError):  # else reconcile retries it at once
+                capacity.park(self.camera_id, delay)
+            detail = getattr(reader, "detail", "") or "The source is unreachable."
+            set_status(self.camera_id, CameraStatus.RECONNECTING,
+                       f"{detail} Stream slot given back; next try in {delay:.0f} s.")
+            return
         if outcome in (SHUTDOWN, FAILED):
             self._save_progress(pipeline)  # the next runner goes on from here
         else:

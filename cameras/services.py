@@ -9,11 +9,13 @@ observed status. Nothing here waits for a runner.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from cameras import leases, live, progress
+from cameras import capacity, conf, leases, live, progress
 from cameras.models import Camera, CameraStatus, DesiredState, SourceType
 from cameras.recordings import delete_recording
 from cameras.sources import ConnectionResult, resolve_source, validate_source
@@ -24,7 +26,10 @@ from cameras.uploads import remove_unused_upload, save_upload
 log = logging.getLogger(__name__)
 
 EDITABLE_FIELDS = frozenset(
-    {"name", "location", "source_type", "source", "area_m2", "capacity", "target_fps", "is_active"}
+    {
+        "name", "location", "source_type", "source", "area_m2", "capacity", "target_fps", "is_active",
+        "tiling_mode", "detector_imgsz",
+    }
 )
 
 __all__ = [
@@ -80,8 +85,8 @@ def create_camera(*, user=None, **fields) -> Camera:
 
 
 def update_camera(camera: Camera, *, user=None, **fields) -> Camera:
-    """Change a camera. A running camera picks up area, capacity, zones and settings within
-    seconds; a new source or rate restarts its runner."""
+    """Change a camera. A running camera picks up area, capacity, zones, tiling, input size and
+    settings within seconds; a new source or rate restarts its runner."""
     previous_source = (camera.source_type, camera.source)
     original = Camera.objects.get(pk=camera.pk)
     try:
@@ -113,11 +118,12 @@ def delete_camera(camera: Camera, *, user=None) -> None:
     log.info("Camera %s deleted by %s", camera_id, user or "system")
 
 
-def enqueue_runner(camera_id: int, detail: str = "Waiting for a stream worker.") -> bool:
-    """Queue a runner unless one is already queued (the lease stops any duplicate anyway)."""
+def enqueue_runner(camera_id: int, detail: str = "", status: str = CameraStatus.STARTING) -> bool:
+    """Queue a runner unless one is already queued (the lease stops any duplicate anyway).
+    Without a detail, the status says whether a stream slot is free."""
     if not leases.mark_pending(camera_id):
         return False
-    set_status(camera_id, CameraStatus.STARTING, detail)
+    set_status(camera_id, status, detail or capacity.waiting_detail())
 
     def send() -> None:
         from cameras.tasks import run_camera
@@ -150,6 +156,7 @@ def stop_camera(camera: Camera, *, user=None) -> None:
     Camera.objects.filter(pk=camera.pk).update(desired_state=DesiredState.STOPPED)
     camera.desired_state = DesiredState.STOPPED
     leases.clear_pending(camera.pk)
+    capacity.unpark(camera.pk)
     if not leases.is_running(camera.pk):
         set_status(camera.pk, CameraStatus.STOPPED, "Stopped.")
         camera.status = CameraStatus.STOPPED
@@ -182,15 +189,67 @@ def set_calibration(camera: Camera, image_points, world_points) -> Camera:
     return camera
 
 
-def reconcile() -> dict[str, list[int]]:
-    """Restart cameras that should run and have no live runner; mark stale ones stopped."""
-    restarted, cleaned = [], []
+def recover_camera(camera_id: int, reason: str) -> bool:
+    """Take over at once a camera whose runner died (its lease is broken when its process is
+    known dead); the camera reads "recovering" until the new runner has frames. False when a
+    live runner holds it, or it should not run."""
+    if not leases.break_if_dead(camera_id) and leases.is_running(camera_id):
+        return False
+    camera = Camera.objects.filter(pk=camera_id, desired_state=DesiredState.RUNNING, is_active=True).first()
+    if camera is None:
+        return False
+    leases.clear_pending(camera_id)  # the dead runner's start may still look pending
+    log.warning("Camera %s: %s Taking over.", camera_id, reason)
+    return enqueue_runner(camera_id, f"{reason} A new runner is taking over.", CameraStatus.RECOVERING)
+
+
+def recover_dead_runners() -> list[int]:
+    """Take over the cameras whose runner's process died on this host (worker restarted)."""
+    recovered = []
     for camera_id in Camera.objects.filter(desired_state=DesiredState.RUNNING, is_active=True).values_list(
         "pk", flat=True
     ):
-        if leases.is_running(camera_id) or leases.is_pending(camera_id):
+        if leases.break_if_dead(camera_id) and recover_camera(camera_id, "The runner's worker died."):
+            recovered.append(camera_id)
+    return recovered
+
+
+# A camera that showed these and has no runner any more lost it: it is "recovering".
+_WAS_LIVE = (CameraStatus.RUNNING, CameraStatus.RECONNECTING, CameraStatus.RECOVERING)
+
+
+def reconcile() -> dict[str, list[int]]:
+    """Restart cameras that should run and have no live runner; mark stale ones stopped."""
+    restarted, cleaned = [], []
+    recover_dead_runners()
+    slots = None
+    # A runner that reported frames this recently is alive even without its lease key (Redis
+    # restarted empty): it takes the lease back at its next heartbeat; a second runner would
+    # only fence it out and lose seconds.
+    alive_since = timezone.now() - timedelta(seconds=conf.lease_ttl_s() - conf.heartbeat_s())
+    for camera_id, status, detail, seen in Camera.objects.filter(
+        desired_state=DesiredState.RUNNING, is_active=True
+    ).values_list("pk", "status", "status_detail", "last_seen_at"):
+        if leases.is_running(camera_id) or capacity.is_parked(camera_id):
             continue
-        if enqueue_runner(camera_id, "Restarted: no live runner."):
+        if status == CameraStatus.RUNNING and seen is not None and seen > alive_since:
+            continue
+        if leases.is_pending(camera_id):  # queued: keep its wait reason current
+            if status == CameraStatus.STARTING and detail.startswith("Waiting for a stream"):
+                slots = slots or capacity.stream_capacity()
+                if (wait := capacity.waiting_detail(slots)) != detail:
+                    set_status(camera_id, status, wait)
+            continue
+        if capacity.last_park_backoff(camera_id) is not None:
+            started = enqueue_runner(
+                camera_id, f"Trying the source again. {capacity.waiting_detail()}", CameraStatus.RECONNECTING
+            )
+        elif status in _WAS_LIVE:
+            started = enqueue_runner(camera_id, "Its runner stopped answering; a new one is taking over.",
+                                     CameraStatus.RECOVERING)
+        else:
+            started = enqueue_runner(camera_id)
+        if started:
             restarted.append(camera_id)
     stale = Camera.objects.filter(desired_state=DesiredState.STOPPED).exclude(
         status__in=[CameraStatus.STOPPED, CameraStatus.FINISHED, CameraStatus.ERROR]

@@ -96,7 +96,7 @@ def validate_source(source_type: str, source: str) -> str:
     if source_type in ALLOWED_SCHEMES:
         return _check_url(source_type, source)
     if source_type == SourceType.USB:
-        if not source.isdigit() or int(source) > MAX_USB_INDEX:
+        if not (source.isascii() and source.isdigit()) or len(source) > 3 or int(source) > MAX_USB_INDEX:
             raise _error(f"A USB camera is a device index from 0 to {MAX_USB_INDEX}.")
         return str(int(source))
     path = resolve_upload_path(source)
@@ -115,22 +115,39 @@ def resolve_source(source_type: str, source: str) -> ResolvedSource:
     return ResolvedSource(source_type, normalised, True)
 
 
+# Query parameters that carry credentials in camera URLs (`?user=admin&pwd=…`, `?token=…`,
+# `?api_key=…`, `?sig=…`): their values are never shown.
+_SECRET_PARAM = re.compile(r"pass|pwd|token|key|secret|auth|sig|user|login|cred|session|account", re.I)
+
+
+def _mask_query(query: str) -> str:
+    parts = []
+    for item in query.split("&"):
+        name, eq, _value = item.partition("=")
+        parts.append(f"{name}=***" if eq and _SECRET_PARAM.search(name) else item)
+    return "&".join(parts)
+
+
 def mask_source(source: str) -> str:
-    """Hide the password (and a token-like user) of a URL: rtsp://user:***@host/path."""
-    if not source or "@" not in source or "://" not in source:
+    """Hide credentials of a URL: rtsp://user:***@host/path?user=***&pwd=***."""
+    if not source or "://" not in source:
         return source
     try:
         parts = urlsplit(source)
     except ValueError:
-        return re.sub(r"//[^/@]*@", "//***@", source)
-    if parts.username is None and parts.password is None:
+        return re.sub(r"//[^/@]*@", "//***@", source.split("?", 1)[0]) + ("?***" if "?" in source else "")
+    netloc = parts.netloc
+    if parts.username is not None or parts.password is not None:
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        user = parts.username or ""
+        credentials = f"{user}:***" if parts.password is not None else "***"
+        netloc = f"{credentials}@{host}"
+    query = _mask_query(parts.query) if parts.query else ""
+    if netloc == parts.netloc and query == parts.query:
         return source
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = parts.username or ""
-    credentials = f"{user}:***" if parts.password is not None else "***"
-    return urlunsplit((parts.scheme, f"{credentials}@{host}", parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def describe_source(source_type: str, source: str) -> str:

@@ -4,7 +4,8 @@ Authenticated (session or `Authorization: Bearer <JWT>`), viewer role or higher.
 come from Redis, where the runner keeps the newest one; a frame is sent only when it is
 new. `?heatmap=1` asks the runner for a heatmap rendering for this viewer only (others and
 the recording are unaffected). The stream ends when the viewer leaves (the server cancels
-the generator) or when the camera has sent nothing for `IDLE_END_S`.
+the generator), when the camera has sent nothing for `IDLE_END_S`, or when a re-check of
+the viewer (every CROWDSAFE_LIVE_AUTH_RECHECK_S) finds them deactivated, demoted or logged out.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
+from accounts.live_auth import still_allowed
 from accounts.roles import Role, has_role
 from cameras import leases, live
 from cameras.models import Camera
@@ -40,12 +42,19 @@ def _jwt_user(request: HttpRequest):
         found = JWTAuthentication().authenticate(request)
     except AuthenticationFailed:
         return None
-    return found[0] if found else None
+    if not found:
+        return None
+    request.token_expires_at = float(found[1]["exp"])  # the stream ends with its token
+    return found[0]
+
+
+def _bearer(request: HttpRequest) -> bool:
+    return request.headers.get("Authorization", "").startswith("Bearer ")
 
 
 async def authenticate(request: HttpRequest):
     """The user of a Bearer token, else of the session; None when neither is valid."""
-    if request.headers.get("Authorization", "").startswith("Bearer "):
+    if _bearer(request):
         return await sync_to_async(_jwt_user)(request)
     auser = getattr(request, "auser", None)  # set by AuthenticationMiddleware
     user = await auser() if auser is not None else None
@@ -60,13 +69,22 @@ def _part(jpeg: bytes) -> bytes:
     )
 
 
-async def _frames(camera_id: int, heatmap: bool) -> AsyncIterator[bytes]:
+async def _frames(
+    camera_id: int, heatmap: bool, viewer: tuple[int, str | None], expires_at: float | None = None
+) -> AsyncIterator[bytes]:
     client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
     key = live.frame_key(camera_id)
     last_seq, last_new, last_heat = -1, time.monotonic(), 0.0
+    last_auth = time.monotonic()
     try:
         while True:
             now = time.monotonic()
+            if now - last_auth >= settings.CROWDSAFE_LIVE_AUTH_RECHECK_S:
+                last_auth = now
+                if expires_at is not None and time.time() >= expires_at:
+                    return  # a Bearer token's stream lasts as long as the token
+                if not await sync_to_async(still_allowed)(*viewer, Role.VIEWER):
+                    return  # deactivated, demoted or logged out: the video stops
             if heatmap and now - last_heat >= HEATMAP_REFRESH_S:
                 await client.set(live.heatmap_wanted_key(camera_id), "1", ex=live.HEATMAP_WANTED_TTL_S)
                 last_heat = now
@@ -92,8 +110,11 @@ async def mjpeg_stream(request: HttpRequest, camera_id: int) -> HttpResponse:
     if not await sync_to_async(leases.is_running)(camera_id):
         return _error(409, "not_running", "The camera is not running; start it first.")
     heatmap = request.GET.get("heatmap", "").lower() in ("1", "true", "yes", "on")
+    session = None if _bearer(request) else getattr(request, "session", None)
+    viewer = (user.pk, getattr(session, "session_key", None))
     response = StreamingHttpResponse(
-        _frames(camera_id, heatmap), content_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}"
+        _frames(camera_id, heatmap, viewer, getattr(request, "token_expires_at", None)),
+        content_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
     )
     response["Cache-Control"] = "no-cache, no-store, must-revalidate"
     response["X-Accel-Buffering"] = "no"  # proxies must pass frames through at once

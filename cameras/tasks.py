@@ -8,37 +8,122 @@ Worker shutdown (SIGTERM): the master process gets `worker_shutting_down`; it se
 in-process flag (solo/threads pools) and a Redis key named after its pid (prefork children
 look for their parent's), and every runner ends at its next heartbeat: recording
 finalised, status set, lease released.
+
+Crashes (issue #11): a pool process that dies (kill -9, OOM) fails its task with
+WorkerLostError in the master, whose `task_failure` handler breaks the dead process's lease
+and queues a new runner at once (status "recovering"); a worker restarted after dying whole
+does the same for its host's dead runners on `worker_ready`; a pool process that exits with a
+lease hands it back (`worker_process_shutdown`). Pool processes of a `streams` worker load
+the detector when they start (`worker_process_init`), so taking over costs no model loading.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 
+from billiard.exceptions import WorkerLostError
 from celery import shared_task
-from celery.signals import worker_ready, worker_shutting_down
+from celery.signals import (
+    task_failure,
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutting_down,
+)
 
-from cameras import recordings, runner, services
-from crowdsafe.redis import get_redis
+from cameras import leases, recordings, runner, services
+from crowdsafe.redis import get_redis, redis_key
+
+log = logging.getLogger(__name__)
 
 _shutdown = threading.Event()
+_consumes_streams = False  # set in the worker's main process before the pool forks
 SHUTDOWN_KEY_TTL_S = 600
 
 
 def _shutdown_key(pid: int) -> str:
-    return f"crowdsafe:worker-shutdown:{pid}"
+    return redis_key("worker-shutdown", pid)
 
 
 def ready_key(pid: int) -> str:
-    return f"crowdsafe:worker-ready:{pid}"
+    return redis_key("worker-ready", pid)
+
+
+@worker_init.connect
+def _on_worker_init(sender=None, **_kwargs) -> None:
+    global _consumes_streams
+    queues = getattr(getattr(sender, "app", None), "amqp", None)
+    consume_from = getattr(getattr(queues, "queues", None), "consume_from", None)
+    _consumes_streams = not consume_from or "streams" in consume_from  # no -Q: every queue
+
+
+@worker_process_init.connect
+def _on_worker_process_init(**_kwargs) -> None:
+    """A streams pool process loads the detector as it starts, not when it takes a camera over
+    (crowdsafe.celery gives pool processes the time this needs)."""
+    if not _consumes_streams:
+        return
+    from django.conf import settings
+
+    from analytics.engine import DetectorConfig, get_detector
+
+    try:  # the same cache key (model, device) as the runner's; no database needed here
+        get_detector(
+            DetectorConfig(
+                model=settings.CROWDSAFE_DETECTOR_MODEL,
+                device=settings.CROWDSAFE_DETECTOR_DEVICE,
+                imgsz=settings.CROWDSAFE_DETECTOR_IMGSZ,
+                allow_download=settings.CROWDSAFE_DETECTOR_ALLOW_DOWNLOAD,
+            )
+        )
+    except Exception as exc:  # the runner reports it on its camera; the process must start
+        log.warning("Detector not preloaded: %s", exc)
+
+
+def _in_main_process(action, *args) -> None:
+    """Run a recovery step in the worker's main process, then close its database connection:
+    pool processes forked later must not inherit an open one."""
+    from django.db import connections
+
+    try:
+        action(*args)
+    except Exception:
+        log.exception("Camera recovery failed; reconcile will retry")
+    finally:
+        connections.close_all()
 
 
 @worker_ready.connect
 def _on_worker_ready(**_kwargs) -> None:
-    """Say in Redis that this worker consumes (health checks and tests wait for it)."""
+    """Say in Redis that this worker consumes (health checks and tests wait for it), and take
+    over at once the cameras of runners that died on this host or whose lease expired (a
+    crashed worker restarted), instead of waiting for beat's next reconcile."""
     with contextlib.suppress(Exception):
         get_redis().set(ready_key(os.getpid()), "1", ex=3600)
+    _in_main_process(services.reconcile)
+
+
+@task_failure.connect
+def _on_task_failure(sender=None, exception=None, args=None, **_kwargs) -> None:
+    """In the worker's main process: a runner's pool process died; its camera is taken over."""
+    if getattr(sender, "name", "") != run_camera.name or not isinstance(exception, WorkerLostError):
+        return
+    _in_main_process(services.recover_camera, int(args[0]), "The runner's worker process died.")
+
+
+@worker_process_shutdown.connect
+def _on_worker_process_shutdown(**_kwargs) -> None:
+    """A pool process exiting with a lease (it was killed mid-task) hands it back at once."""
+    for lease in leases.held_leases():
+        with contextlib.suppress(Exception):
+            lease.release()
+        with contextlib.suppress(Exception):
+            if not _worker_shutting_down():
+                services.recover_camera(lease.camera_id, "The runner's worker process exited.")
 
 
 @worker_shutting_down.connect

@@ -1,6 +1,6 @@
 """Video uploads and imports: the only way a file becomes a camera source.
 
-The content is checked by opening it with OpenCV and decoding a frame (the extension
+The content is checked by decoding it in a child process (`cameras.probe`; the extension
 proves nothing); the file gets a unique name in the upload folder (never overwriting);
 then it becomes the camera's file source. The previous uploaded source is removed when no
 camera uses it any more. An upload is not a recording: deleting recordings never touches it.
@@ -8,17 +8,20 @@ camera uses it any more. An upload is not a recording: deleting recordings never
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-import cv2
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.text import get_valid_filename
 
+from accounts.roles import Role, has_role
 from cameras.models import Camera, SourceType
 from cameras.sources import resolve_upload_path, upload_dir
 
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
 CHUNK = 1024 * 1024
+NOT_A_VIDEO = "This file is not a video CrowdSafe can read."
 
 
 def max_upload_bytes() -> int:
@@ -37,21 +41,28 @@ def _too_big() -> ValidationError:
 
 
 def probe_video(path: Path) -> dict:
-    """Open the file and decode one frame; ValidationError when it is not a readable video."""
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    """Check in a child process (`cameras.probe`) that the file is a real video: a known
+    container, at least 64x64, at least 1 s and a few frames. ValidationError otherwise.
+
+    The decoding happens outside the web process and within CROWDSAFE_UPLOAD_PROBE_TIMEOUT_S,
+    so a hostile file can neither crash nor hang the server.
+    """
+    timeout = settings.CROWDSAFE_UPLOAD_PROBE_TIMEOUT_S
     try:
-        ok, frame = cap.read() if cap.isOpened() else (False, None)
-        if not ok or frame is None:
-            raise ValidationError({"video": ["This file is not a video OpenCV can read."]})
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        return {
-            "width": frame.shape[1],
-            "height": frame.shape[0],
-            "fps": fps if 0 < fps < 1000 else 0.0,
-            "frames": int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0),
-        }
-    finally:
-        cap.release()
+        done = subprocess.run(
+            [sys.executable, "-m", "cameras.probe", str(path)],
+            cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=timeout, check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ValidationError({"video": [f"The video could not be checked within {timeout} s."]}) from exc
+    try:
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        log.warning("Video probe of %s failed (exit %s): %s", path.name, done.returncode, done.stderr[-500:])
+        result = {"ok": False, "error": NOT_A_VIDEO}
+    if not result.pop("ok", False):
+        raise ValidationError({"video": [result.get("error") or NOT_A_VIDEO]})
+    return result
 
 
 def _stored_name(camera: Camera, original_name: str) -> str:
@@ -89,8 +100,20 @@ def _store(camera: Camera, chunks: Iterable[bytes], original_name: str) -> Camer
     return camera
 
 
+LIVE_SOURCE_ADMIN_ONLY = "This camera has a live source; only an admin may replace it with a video."
+
+
+def may_replace_source(camera: Camera, user) -> bool:
+    """Operators analyse footage on file cameras; a live source (RTSP, HTTP, USB) is the admins'."""
+    if camera.source_type == SourceType.FILE or not camera.source:
+        return True
+    return has_role(user, Role.ADMIN)
+
+
 def save_upload(camera: Camera, uploaded_file, *, user=None) -> Camera:
     """Store an uploaded video (Django UploadedFile) as the camera's file source."""
+    if user is not None and not may_replace_source(camera, user):
+        raise PermissionDenied(LIVE_SOURCE_ADMIN_ONLY)
     if uploaded_file is None:
         raise ValidationError({"video": ["Choose a video file to upload."]})
     if uploaded_file.size is not None and uploaded_file.size > max_upload_bytes():

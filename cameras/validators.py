@@ -64,3 +64,19 @@ def validate_line_points(value) -> None:
     (x1, y1), (x2, y2) = points
     if math.hypot(x2 - x1, y2 - y1) < 0.01:
         raise ValidationError("The two points of a counting line must be apart.")
+
+
+IMGSZ_MIN, IMGSZ_MAX, IMGSZ_STEP = 160, 2560, 32
+
+
+def validate_imgsz(value) -> None:
+    """A detector input size the YOLO models accept: a multiple of 32 in 160..2560 px."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError("The input size must be a whole number of pixels.")
+    if not IMGSZ_MIN <= value <= IMGSZ_MAX or value % IMGSZ_STEP:
+        raise ValidationError(
+            f"The input size must be a multiple of {IMGSZ_STEP} between {IMGSZ_MIN} and {IMGSZ_MAX} px "
+            f"(e.g. 640, 960, 1280); {value} is not."
+        )

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import role_required
-from accounts.roles import Role
+from accounts.roles import Role, has_role
 from cameras.forms import (
     CalibrationForm,
     CameraForm,
@@ -37,6 +37,7 @@ from cameras.forms import (
     ZoneForm,
 )
 from cameras.models import Camera, CountingLine, Recording, SourceType, Zone
+from crowdsafe.inputs import parse_id, parse_range
 from crowdsafe.views import apply_validation_error, latest_alerts, render_page
 
 LIVE_CHART_MINUTES = 5
@@ -70,7 +71,16 @@ def htmx_redirect(request: HttpRequest, url: str) -> HttpResponse:
 def camera_list(request: HttpRequest) -> HttpResponse:
     cameras = list(Camera.objects.order_by("name"))
     rows = [{"camera": c, "source": source_label(c)} for c in cameras]
-    return render_page(request, "pages/cameras.html", "cameras", {"rows": rows})
+    return render_page(request, "pages/cameras.html", "cameras", {"rows": rows, "slots": _stream_slots()})
+
+
+def _stream_slots():
+    from cameras.capacity import stream_capacity
+
+    try:
+        return stream_capacity()
+    except Exception:  # Redis away: the page still lists the cameras
+        return None
 
 
 def _save_camera(request: HttpRequest, form: CameraForm, camera: Camera | None) -> Camera | None:
@@ -126,10 +136,16 @@ def _camera_form_page(request: HttpRequest, camera: Camera | None) -> HttpRespon
 @role_required(Role.OPERATOR)  # operators may upload footage for analysis (not reconfigure)
 def camera_upload(request: HttpRequest, camera_id: int) -> HttpResponse:
     from cameras.services import save_upload
+    from cameras.uploads import LIVE_SOURCE_ADMIN_ONLY, may_replace_source
 
     camera = get_object_or_404(Camera, pk=camera_id)
     form = UploadForm(request.POST, request.FILES)
-    if form.is_valid():
+    status = 400
+    if not may_replace_source(camera, request.user):
+        form.errors  # noqa: B018 - validates, so the message below joins the form's errors
+        form.add_error(None, LIVE_SOURCE_ADMIN_ONLY)
+        status = 403
+    elif form.is_valid():
         try:
             save_upload(camera, form.cleaned_data["video"], user=request.user)
         except ValidationError as exc:
@@ -138,7 +154,7 @@ def camera_upload(request: HttpRequest, camera_id: int) -> HttpResponse:
             messages.success(request, "Video uploaded.")
             return htmx_redirect(request, reverse("camera_detail", args=[camera.pk]))
     context = {"upload_form": form, "camera": camera}
-    return render(request, "partials/upload_form.html", context, status=400)
+    return render(request, "partials/upload_form.html", context, status=status)
 
 
 @require_POST
@@ -151,11 +167,11 @@ def camera_test_connection(request: HttpRequest) -> HttpResponse:
         message = "Choose a source type and enter a source first."
         return render(request, "partials/test_result.html", {"ok": False, "message": message}, status=400)
     source = form.cleaned_data["source"]
-    camera_id = request.POST.get("camera_id", "")
-    if camera_id.isdigit():  # an edit form shows a masked URL: test the stored one
+    camera_id = parse_id(request.POST.get("camera_id"))
+    if camera_id is not None:  # an edit form shows a masked URL: test the stored one
         from cameras.sources import mask_source
 
-        camera = Camera.objects.filter(pk=int(camera_id)).first()
+        camera = Camera.objects.filter(pk=camera_id).first()
         if camera is not None and source == mask_source(camera.source):
             source = camera.source
     result = test_connection(form.cleaned_data["source_type"], source)
@@ -255,6 +271,7 @@ def _as_local(value, tz) -> str:
 @role_required(Role.VIEWER)
 def camera_detail(request: HttpRequest, camera_id: int) -> HttpResponse:
     from cameras.live import get_live_metrics
+    from cameras.uploads import may_replace_source
 
     camera = get_object_or_404(Camera, pk=camera_id)
     context = {
@@ -267,6 +284,7 @@ def camera_detail(request: HttpRequest, camera_id: int) -> HttpResponse:
         "zones": list(camera.zones.all()),
         "chart_seed": live_chart_seed(camera),
         "upload_form": UploadForm(),
+        "can_upload": has_role(request.user, Role.OPERATOR) and may_replace_source(camera, request.user),
     }
     return render_page(request, "pages/camera_detail.html", "cameras", context)
 
@@ -413,8 +431,8 @@ def recording_list(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(camera=form.cleaned_data["camera"])
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     play = None
-    if request.GET.get("play", "").isdigit():
-        play = Recording.objects.filter(pk=int(request.GET["play"])).select_related("camera").first()
+    if (play_id := parse_id(request.GET.get("play"))) is not None:
+        play = Recording.objects.filter(pk=play_id).select_related("camera").first()
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("play", None)
@@ -422,11 +440,8 @@ def recording_list(request: HttpRequest) -> HttpResponse:
     return render_page(request, "pages/recordings.html", "recordings", context)
 
 
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
-
-
 @require_GET
-@role_required(Role.VIEWER)
+@role_required(Role.OPERATOR)  # the bytes of a recording, as the API's download: operators only
 def recording_file(request: HttpRequest, recording_id: int) -> HttpResponse:
     """The video file, with HTTP Range support so the browser's player can seek."""
     recording = get_object_or_404(Recording, pk=recording_id)
@@ -438,12 +453,12 @@ def recording_file(request: HttpRequest, recording_id: int) -> HttpResponse:
         raise Http404("The recording's file is missing.")
     size = path.stat().st_size
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    match = _RANGE.match(request.headers.get("Range", ""))
-    if not match or (not match.group(1) and not match.group(2)):
+    wanted = parse_range(request.headers.get("Range", ""))
+    if wanted is None:
         response = FileResponse(path.open("rb"), content_type=content_type)
         response["Accept-Ranges"] = "bytes"
         return response
-    first, last = match.groups()
+    first, last = wanted
     if first:
         start, end = int(first), min(int(last) if last else size - 1, size - 1)
     else:  # suffix range: the last N bytes

@@ -41,7 +41,7 @@ class RuntimeSettingsAdmin(admin.ModelAdmin):
                                      "boost_pressure", "boost_coherence")}),
         ("Thresholds", {"fields": ("density_caution", "density_warning", "density_critical",
                                    "risk_caution", "risk_warning", "risk_critical", "stagnant_speed",
-                                   "surge_threshold", "surge_min_density")}),
+                                   "surge_threshold", "surge_min_density", "pressure_radius_m")}),
         ("Alerts", {"fields": ("alerts_enabled", "alert_cooldown_s", "alert_debounce_s",
                                "all_clear_after_s")}),
         ("Telegram", {"fields": ("telegram_enabled", "token_on_file", "telegram_bot_token", "clear_token",

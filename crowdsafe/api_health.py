@@ -28,12 +28,60 @@ def _check_redis() -> str:
         return f"error: {type(exc).__name__}"
 
 
+WORKERS_CACHE_KEY = "health:workers"
+WORKERS_CACHE_S = 10  # a ping of every worker takes 0.5 s: at most one per 10 s for all callers
+
+
 def _workers() -> int | None:
+    from django.core.cache import cache
+
     from crowdsafe.celery import app
 
     try:
-        return len(app.control.ping(timeout=0.5) or [])
+        cached = cache.get(WORKERS_CACHE_KEY)
+        if cached is not None:
+            return cached
+        count = len(app.control.ping(timeout=0.5) or [])
+        cache.set(WORKERS_CACHE_KEY, count, WORKERS_CACHE_S)
+        return count
     except Exception:  # noqa: BLE001
+        return None
+
+
+def _stream_slots() -> dict[str, int] | None:
+    from cameras.capacity import stream_capacity
+
+    try:
+        return stream_capacity().as_dict()
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _caller_is_admin(request) -> bool:
+    """The health check authenticates no one (a bad token must not fail it); an admin's session
+    or bearer token, when there is one, only unlocks the full notification error."""
+    from django.contrib.auth import get_user
+    from rest_framework_simplejwt.authentication import JWTAuthentication
+
+    from accounts.roles import Role, role_of
+
+    try:
+        user = get_user(request)
+        if role_of(user) != Role.ADMIN:
+            user = (JWTAuthentication().authenticate(request) or (None, None))[0]
+        return role_of(user) == Role.ADMIN
+    except Exception:  # noqa: BLE001 - an invalid token is simply not an admin
+        return False
+
+
+def _notifications(request) -> dict | None:
+    """Whether alerts reach Telegram and why not; Telegram's error in full for admins only."""
+    from alerts.delivery import telegram_delivery
+
+    for_admin = _caller_is_admin(request)
+    try:
+        return telegram_delivery(for_admin=for_admin).as_dict()
+    except Exception:  # noqa: BLE001 - the database is down: reported above
         return None
 
 
@@ -51,6 +99,8 @@ def health(request):
         "cameras_running": (
             Camera.objects.filter(status=CameraStatus.RUNNING).count() if database == "ok" else None
         ),
+        "stream_slots": _stream_slots() if redis == "ok" else None,
+        "notifications": _notifications(request) if database == "ok" else None,
     }
     body["checked_in_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return JsonResponse(body, status=200 if body["status"] == "ok" else 503)

@@ -18,10 +18,27 @@ app.conf.task_queues = (
 )
 app.conf.task_default_exchange = "default"
 app.conf.task_default_routing_key = "default"
+# Streams pool processes load the detector while starting (cameras.tasks): give them the time
+# (Celery's default of 4 s would kill them mid-load).
+app.conf.worker_proc_alive_timeout = 180.0
+# A pool process that died is reported (task_failure, WorkerLostError) after this wait for a
+# result still in its pipe; the camera runtime reacts to it (cameras.tasks), so keep it short.
+app.conf.worker_lost_wait = 2.0
 app.conf.beat_schedule = {
-    "reconcile-cameras": {"task": "cameras.tasks.reconcile_cameras", "schedule": 15.0},
+    # Cheap (one query and a few Redis reads); a frozen runner's camera is taken over this
+    # long at most after its lease expires.
+    "reconcile-cameras": {"task": "cameras.tasks.reconcile_cameras", "schedule": 5.0},
     "purge-old-recordings": {"task": "cameras.tasks.purge_old_recordings", "schedule": 3600.0},
     "purge-old-data": {"task": "crowdsafe.tasks.purge_old_data", "schedule": 3600.0},
     "warm-metric-partials": {"task": "reports.tasks.warm_metric_partials", "schedule": 600.0},
 }
 app.autodiscover_tasks()
+
+
+def _add_steps() -> None:
+    from cameras.capacity import StreamSlots  # streams workers publish their slot count
+
+    app.steps["consumer"].add(StreamSlots)
+
+
+_add_steps()

@@ -15,7 +15,7 @@ SETTINGS_GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "Density thresholds (people per m²)": ("density_caution", "density_warning", "density_critical"),
     "Risk score cut-offs (0..1)": ("risk_caution", "risk_warning", "risk_critical"),
-    "Movement": ("stagnant_speed", "surge_threshold", "surge_min_density"),
+    "Movement": ("stagnant_speed", "surge_threshold", "surge_min_density", "pressure_radius_m"),
     "Alerts": ("alerts_enabled", "alert_cooldown_s", "alert_debounce_s", "all_clear_after_s"),
     "Telegram": ("telegram_enabled", "telegram_chat_ids"),
     "Detector": ("detector_confidence", "detector_iou"),

@@ -1,7 +1,9 @@
 """`make run`: CrowdSafe on one machine, with embedded defaults (SQLite, a private Redis).
 
-Migrates, creates the admin (printing a generated password once), starts the ASGI web
-server, a Celery worker per queue and beat, registers a demo camera on a sample video and
+Downloads models/yolo11s.pt when it is absent and the machine is online (else falls back to
+the shared test detector), migrates, creates the admin (printing a generated password once),
+starts the ASGI web server, a Celery worker per queue and beat, registers a demo camera on a
+sample video (Debian's vtest.avi, fetched without root when opencv-doc is not installed) and
 starts it, then waits. Ctrl-C stops every process.
 
 Environment: the usual settings (see .env.example) plus CROWDSAFE_PORT (default 8000) and
@@ -19,11 +21,18 @@ import time
 from pathlib import Path
 
 from crowdsafe.devtools import ensure_redis
+from crowdsafe.fetch import (
+    DEMO_COMMAND,
+    SYSTEM_DEMO_VIDEO,
+    WEIGHTS_PATH,
+    FetchError,
+    fetch_demo_video,
+    fetch_weights,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = ROOT / ".env"
 SHARED_MODEL = ROOT.parent / "shared" / "models" / "yolo11n_int8_openvino_model"
-DEFAULT_VIDEO = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
 
 def _write_env_file() -> None:
@@ -39,14 +48,23 @@ def _write_env_file() -> None:
     print(f"Wrote {ENV_FILE.name} with a new random SECRET_KEY.")
 
 
-def _detector_env() -> dict[str, str]:
-    """Use yolo11s.pt when present; on an offline machine fall back to the shared model."""
+def _detector_env(weights: Path = WEIGHTS_PATH, fallback: Path = SHARED_MODEL) -> dict[str, str]:
+    """yolo11s.pt, downloaded (`make weights`) when absent and the machine is online; offline,
+    the shared test detector, with one line that says why."""
     if os.environ.get("CROWDSAFE_DETECTOR_MODEL"):
         return {}
-    if (ROOT / "models" / "yolo11s.pt").exists() or not SHARED_MODEL.exists():
+    if weights.exists():
         return {}
-    print(f"models/yolo11s.pt is absent: using the bundled test detector {SHARED_MODEL}")
-    return {"CROWDSAFE_DETECTOR_MODEL": str(SHARED_MODEL), "CROWDSAFE_DETECTOR_IMGSZ": "640"}
+    try:
+        fetch_weights(dest=weights)
+        return {}
+    except FetchError as exc:
+        reason = str(exc)
+    if not fallback.exists():
+        print(f"{weights.name} could not be downloaded ({reason}); the detector will not load.")
+        return {}
+    print(f"{weights.name} is absent and could not be downloaded ({reason}): using {fallback}")
+    return {"CROWDSAFE_DETECTOR_MODEL": str(fallback), "CROWDSAFE_DETECTOR_IMGSZ": "640"}
 
 
 def _manage(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -111,12 +129,29 @@ def _interrupt(*_args) -> None:
     raise KeyboardInterrupt
 
 
-def _demo_camera(env: dict[str, str]) -> None:
-    video = os.environ.get("CROWDSAFE_DEMO_VIDEO", str(DEFAULT_VIDEO))
+def demo_video() -> str | None:
+    """CROWDSAFE_DEMO_VIDEO, else Debian's vtest.avi: installed, fetched before, or fetched now
+    without root. None (with one line saying how to get it) when there is none."""
+    video = os.environ.get("CROWDSAFE_DEMO_VIDEO", "")
     if video.lower() == "none":
-        return
-    if not Path(video).exists():
-        print(f"No demo camera: {video} not found (install opencv-doc or set CROWDSAFE_DEMO_VIDEO).")
+        return None
+    if video:
+        if Path(video).exists():
+            return video
+        print(f"No demo camera: CROWDSAFE_DEMO_VIDEO={video} does not exist.")
+        return None
+    if SYSTEM_DEMO_VIDEO.exists():
+        return str(SYSTEM_DEMO_VIDEO)
+    try:
+        return str(fetch_demo_video())
+    except (FetchError, OSError, subprocess.SubprocessError) as exc:
+        print(f"No demo camera ({exc}). To add one without root: {DEMO_COMMAND}")
+        return None
+
+
+def _demo_camera(env: dict[str, str]) -> None:
+    video = demo_video()
+    if video is None:
         return
     result = _manage(env, "add_demo_camera", "--video", video, "--start", check=False)
     if result.returncode != 0:

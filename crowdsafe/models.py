@@ -12,6 +12,11 @@ def _range(lo: float, hi: float) -> list:
     return [MinValueValidator(lo), MaxValueValidator(hi)]
 
 
+def _above_zero(value: float) -> None:
+    if not value > 0:
+        raise ValidationError("Must be greater than 0.", code="min_value")
+
+
 class RuntimeSettings(models.Model):
     """One row (pk=1) of settings read by the running code through a short cache.
 
@@ -47,6 +52,13 @@ class RuntimeSettings(models.Model):
     )
     surge_threshold = models.FloatField(
         "surge alert threshold (0..1)", default=0.6, validators=_range(0.05, 1)
+    )
+    pressure_radius_m = models.FloatField(
+        "pressure neighbourhood radius (m)",
+        default=1.0,
+        validators=[_above_zero, MaxValueValidator(5)],
+        help_text="Radius R of the Gaussian neighbourhood over which crowd pressure (local density × "
+        "velocity variance, s⁻²) is measured (Helbing et al. 2007 use about 1 m).",
     )
 
     # Alerts.

@@ -1,4 +1,8 @@
-"""One Redis client per process for live state (latest frames, metrics, leases)."""
+"""One Redis client per process for live state (latest frames, metrics, leases), and its keys.
+
+Every key starts with REDIS_KEY_PREFIX (CROWDSAFE_REDIS_PREFIX, "crowdsafe" by default); a
+test run uses a prefix of its own, so it never touches a running installation's keys.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,11 @@ import functools
 
 import redis
 from django.conf import settings
+
+
+def redis_key(*parts: object) -> str:
+    """`<prefix>:part:part...`: the only way code of this project names a Redis key."""
+    return ":".join([settings.REDIS_KEY_PREFIX, *map(str, parts)])
 
 
 @functools.cache

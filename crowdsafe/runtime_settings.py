@@ -38,12 +38,15 @@ def _load() -> RuntimeSettings:
 
     obj = RuntimeSettings.objects.filter(pk=1).first()
     if obj is None:
-        # First use: seed from the deployment's environment.
+        # First use: seed from the deployment's environment. Telegram given there is on, as the
+        # README promises (the original product sent to those chats at once).
+        token, chats = settings.TELEGRAM_BOT_TOKEN, ", ".join(settings.TELEGRAM_CHAT_IDS)
         obj, _ = RuntimeSettings.objects.get_or_create(
             pk=1,
             defaults={
-                "telegram_bot_token": settings.TELEGRAM_BOT_TOKEN,
-                "telegram_chat_ids": ", ".join(settings.TELEGRAM_CHAT_IDS),
+                "telegram_enabled": bool(token and chats),
+                "telegram_bot_token": token,
+                "telegram_chat_ids": chats,
                 "detector_confidence": settings.CROWDSAFE_DETECTOR_CONF,
                 "detector_iou": settings.CROWDSAFE_DETECTOR_IOU,
             },

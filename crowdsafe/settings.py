@@ -7,6 +7,7 @@ start without a real SECRET_KEY.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -60,15 +61,19 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "crowdsafe.limits.RequestSizeMiddleware",  # 413 on a declared oversize body, before anything reads it
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crowdsafe.limits.AnonymousMultipartMiddleware",  # runs before CSRF would parse the body
+    "accounts.throttle.FormLoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "crowdsafe.outages.OutageMiddleware",  # a Redis/broker outage in a view: 503, never 500
 ]
 
 ROOT_URLCONF = "crowdsafe.urls"
@@ -112,17 +117,33 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Every Redis key, channel-layer group, cache entry and (when not the default) Celery queue of
+# this installation lives under this prefix; each test run uses its own (tests/pytest_env.py),
+# so `make test` never shares queues, groups, leases or state with a running `make run`.
+DEFAULT_REDIS_KEY_PREFIX = "crowdsafe"
+REDIS_KEY_PREFIX = env.str("CROWDSAFE_REDIS_PREFIX", default=DEFAULT_REDIS_KEY_PREFIX)
+if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", REDIS_KEY_PREFIX):
+    raise ImproperlyConfigured("CROWDSAFE_REDIS_PREFIX: 1 to 64 letters, digits or _ . - only.")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Fails open (misses) while Redis is away: sessions fall back to the database.
+        "BACKEND": "crowdsafe.cache.FailOpenRedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "crowdsafe",
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "crowdsafe:asgi", "capacity": 200, "expiry": 10},
+        # Drops its connections on a Redis error, so websockets work again once Redis is back.
+        "BACKEND": "crowdsafe.channel_layer.ResilientRedisChannelLayer",
+        "CONFIG": {
+            "hosts": [{
+                "address": REDIS_URL, "socket_connect_timeout": 2, "socket_timeout": 10,
+                "socket_keepalive": True, "health_check_interval": 10,
+            }],
+            "prefix": f"{REDIS_KEY_PREFIX}:asgi", "capacity": 200, "expiry": 10,
+        },
     }
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -136,6 +157,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Websockets and MJPEG streams check their user again this often (deactivated, demoted, logged out).
+CROWDSAFE_LIVE_AUTH_RECHECK_S = env.float("CROWDSAFE_LIVE_AUTH_RECHECK_S", default=5.0)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -169,6 +192,8 @@ UPLOAD_DIR = MEDIA_ROOT / "uploads"
 RECORDINGS_DIR = MEDIA_ROOT / "recordings"
 SNAPSHOTS_DIR = MEDIA_ROOT / "snapshots"
 CROWDSAFE_MAX_UPLOAD_MB = env.int("CROWDSAFE_MAX_UPLOAD_MB", default=500)
+# An upload is decoded by a child process (cameras.probe) that gets this long.
+CROWDSAFE_UPLOAD_PROBE_TIMEOUT_S = env.int("CROWDSAFE_UPLOAD_PROBE_TIMEOUT_S", default=60)
 # Uploads stream to temporary files; only this much is ever held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -221,7 +246,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": 10,  # each worker looks for such messages every 10 s
     "unacked_restore_throttle": 1,
 }
+if REDIS_KEY_PREFIX != DEFAULT_REDIS_KEY_PREFIX:
+    # Queues, unacked messages and control (pidbox) channels under the prefix too. The default
+    # keeps Celery's plain names, so messages queued before an upgrade are not stranded.
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"{REDIS_KEY_PREFIX}:"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker takes a message only when it has a free process: otherwise a worker whose only
+# process runs (or is frozen in) a camera reserves the next runner and sits on it, and the
+# camera waits for the pending start to expire (83 s in the chaos suite) instead of seconds.
+CELERY_WORKER_DISABLE_PREFETCH = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
@@ -244,7 +277,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "crowdsafe.api.errors.exception_handler",
     # Trust X-Forwarded-For only through this many proxies (nginx in docker-compose: 1).
     "NUM_PROXIES": env.int("CROWDSAFE_NUM_PROXIES", default=0) or None,
-    "DEFAULT_THROTTLE_RATES": {"login": env.str("CROWDSAFE_LOGIN_THROTTLE", default="10/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env.str("CROWDSAFE_LOGIN_THROTTLE", default="10/min"),
+        "health": env.str("CROWDSAFE_HEALTH_THROTTLE", default="60/min"),
+    },
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -304,7 +340,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        name: {"handlers": ["console", "database"], "level": LOG_LEVEL, "propagate": False}
-        for name in ("crowdsafe", "accounts", "cameras", "analytics", "alerts", "reports")
+        **{
+            name: {"handlers": ["console", "database"], "level": LOG_LEVEL, "propagate": False}
+            for name in ("crowdsafe", "accounts", "cameras", "analytics", "alerts", "reports")
+        },
+        # HTTP client libraries log request lines at DEBUG, and Telegram's carry the bot token
+        # (POST /bot<token>/sendMessage): never below WARNING, whatever CROWDSAFE_LOG_LEVEL says.
+        **{name: {"level": "WARNING"} for name in ("urllib3", "requests", "httpx", "httpcore")},
     },
 }

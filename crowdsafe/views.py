@@ -21,9 +21,12 @@ from accounts.permissions import role_required
 from accounts.roles import Role
 from cameras.models import Camera, CameraStatus, DesiredState
 from crowdsafe.forms import LogFilterForm, RuntimeSettingsForm
+from crowdsafe.inputs import parse_id
 from crowdsafe.models import SystemLog
 
-LIVE_STATUSES = (CameraStatus.RUNNING, CameraStatus.STARTING, CameraStatus.RECONNECTING)
+LIVE_STATUSES = (
+    CameraStatus.RUNNING, CameraStatus.STARTING, CameraStatus.RECONNECTING, CameraStatus.RECOVERING
+)
 RISK_ORDER = ("SAFE", "CAUTION", "WARNING", "CRITICAL")
 
 
@@ -66,6 +69,7 @@ def live_cameras() -> list[dict[str, Any]]:
                 "risk_level": live.get("risk_level") or "",
                 "risk_score": live.get("risk_score"),
                 "level_of_service": live.get("level_of_service") or "",
+                "count_quality": live.get("count_quality"),
             }
         )
     return tiles
@@ -108,8 +112,8 @@ def dashboard_grid(request: HttpRequest) -> HttpResponse:
 @require_GET
 @role_required(Role.VIEWER)
 def latest_alerts_fragment(request: HttpRequest) -> HttpResponse:
-    camera_id = request.GET.get("camera", "")
-    camera = Camera.objects.filter(pk=int(camera_id)).first() if camera_id.isdigit() else None
+    camera_id = parse_id(request.GET.get("camera"))
+    camera = Camera.objects.filter(pk=camera_id).first() if camera_id is not None else None
     context = {"alerts": latest_alerts(camera=camera), "camera_id": camera.pk if camera else None}
     return render(request, "partials/latest_alerts.html", context)
 
@@ -120,6 +124,7 @@ def latest_alerts_fragment(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @role_required(Role.ADMIN)
 def settings_page(request: HttpRequest) -> HttpResponse:
+    from alerts.delivery import telegram_delivery
     from crowdsafe.runtime_settings import get_runtime_settings, update_runtime_settings
 
     current = get_runtime_settings()
@@ -137,7 +142,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     else:
         form = RuntimeSettingsForm(current=current)
         status = 200
-    context = {"form": form, "current": current}
+    context = {"form": form, "current": current, "delivery": telegram_delivery(for_admin=True)}
     return render_page(request, "pages/settings.html", "settings", context, status=status)
 
 

@@ -24,9 +24,13 @@ HEADERS = (
     "Flow out",
     "Clusters",
     "Flow coherence (0..1)",
-    "Pressure (0..1)",
+    "Pressure (s⁻²)",
     "Anomalies",
     "Calibrated",
+    "Count quality",
+    "Quality reasons",
+    "Undercount factor",
+    "Tiled",
 )
 
 
@@ -62,8 +66,12 @@ def iter_csv(camera, start, end, *, zone=None) -> Iterator[str]:
                 m.flow_out,
                 m.clusters,
                 round(m.flow_coherence, 3),
-                round(m.pressure, 3),
+                round(m.pressure, 5),
                 m.anomalies,
                 m.calibrated,
+                m.count_quality,
+                " ".join(m.quality_reasons or []),
+                "" if m.undercount_factor is None else round(m.undercount_factor, 2),
+                m.tiled,
             )
         )

@@ -21,7 +21,9 @@ LEVEL_COLOURS = {  # row tints, as the original's PDF
     "SAFE": (255, 255, 255),
 }
 TITLE = "CrowdSafe Analytics Report"
-TABLE_HEADERS = ("Time", "Count (avg)", "Peak", "Density (p/m²)", "Speed (m/s)", "Risk (%)", "Risk level")
+TABLE_HEADERS = (
+    "Time", "Count (avg)", "Peak", "Density (p/m²)", "Speed (m/s)", "Risk (%)", "Count quality", "Risk level"
+)
 
 
 @dataclass
@@ -72,7 +74,25 @@ class ReportData:
                 "Time at WARNING / CRITICAL",
                 f"{_duration(by_level['WARNING'])} / {_duration(by_level['CRITICAL'])}",
             ),
+            ("Count quality", self.quality_line),
         ]
+
+    @property
+    def quality_line(self) -> str:
+        """How much of the period the count could not be fully trusted."""
+        s = self.summary
+        if not s["total_records"]:
+            return "no data"
+        seconds, share = s["seconds_by_quality"], s["share_by_quality"]
+        if not seconds["degraded"] and not seconds["unreliable"]:
+            return "ok for the whole period"
+        line = (
+            f"degraded {_duration(seconds['degraded'])} ({share['degraded'] * 100:.1f} %), "
+            f"unreliable {_duration(seconds['unreliable'])} ({share['unreliable'] * 100:.1f} %) of the period"
+        )
+        if s.get("max_undercount_factor"):
+            line += f"; counts up to ×{s['max_undercount_factor']:.2f} too low"
+        return line
 
     def table_cells(self, row: dict) -> tuple[str, ...]:
         return (
@@ -82,8 +102,17 @@ class ReportData:
             f"{row['density']:.2f}",
             f"{row['avg_speed']:.2f}",
             f"{row['risk_score'] * 100:.1f}",
+            _quality_cell(row),
             row["risk_level"],
         )
+
+
+def _quality_cell(row: dict) -> str:
+    """The worst count quality of the row, with the estimate when the count is known to be low."""
+    text = row.get("count_quality") or "ok"
+    if row.get("estimated_count") is not None:
+        text += f" ≈{row['estimated_count']}"
+    return text
 
 
 def _duration(seconds: int) -> str:

@@ -15,7 +15,7 @@ from reports.data import LEVEL_COLOURS, TABLE_HEADERS, ReportData
 _FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 # fontTools logs every glyph subset at INFO; that is noise in the platform log.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
-WIDTHS = (44, 22, 16, 28, 24, 20, 26)  # mm, 180 in all
+WIDTHS = (38, 19, 13, 24, 20, 17, 27, 22)  # mm, 180 in all
 
 
 class _Pdf(FPDF):

@@ -5,6 +5,7 @@ else (DATABASE_URL, REDIS_URL) comes from the caller, as in CI.
 """
 
 import os
+import secrets
 
 import pytest
 
@@ -13,6 +14,12 @@ os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("CROWDSAFE_ENV_FILE", "/nonexistent")  # never read a developer's .env
+
+# Every Redis key, queue, channel group and cache entry of this run under a prefix of its own
+# (the workers and servers the tests start inherit it): a `make run` on the same Redis, or
+# another test run, never takes our tasks or sees our keys, and we never touch theirs.
+_OWN_PREFIX = "CROWDSAFE_REDIS_PREFIX" not in os.environ
+os.environ.setdefault("CROWDSAFE_REDIS_PREFIX", f"crowdsafe-test-{secrets.token_hex(4)}")
 
 # The detector for tests: the small OpenVINO export shipped beside the repository.
 _repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,3 +44,20 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"CI runs every test; this one was skipped: {reason}"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove this run's keys (queues, leases, live state, cache) from the shared Redis."""
+    if not _OWN_PREFIX:
+        return
+    import redis
+
+    try:
+        client = redis.Redis.from_url(
+            os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), socket_connect_timeout=2
+        )
+        keys = list(client.scan_iter(f"{os.environ['CROWDSAFE_REDIS_PREFIX']}:*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+    except redis.RedisError:
+        pass  # a Redis test stopped it, or it is gone: nothing of ours to remove

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from accounts.roles import Role
+from crowdsafe.api.strict import StrictSerializer
 
 User = get_user_model()
 
@@ -25,7 +26,7 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "username", "date_joined", "last_login"]
 
 
-class UserCreateSerializer(serializers.Serializer):
+class UserCreateSerializer(StrictSerializer):
     username = serializers.RegexField(
         r"^[A-Za-z0-9_.@+-]{3,50}$",
         error_messages={"invalid": "3 to 50 letters, digits or _ . @ + -."},
@@ -37,7 +38,7 @@ class UserCreateSerializer(serializers.Serializer):
     phone = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
 
 
-class UserUpdateSerializer(serializers.Serializer):
+class UserUpdateSerializer(StrictSerializer):
     email = serializers.EmailField(required=False, allow_blank=True)
     full_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
     phone = serializers.CharField(required=False, allow_blank=True, max_length=20)
@@ -45,7 +46,7 @@ class UserUpdateSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False)
 
 
-class PasswordResetSerializer(serializers.Serializer):
+class PasswordResetSerializer(StrictSerializer):
     password = serializers.CharField(
         required=False,
         write_only=True,
@@ -60,7 +61,7 @@ class PasswordResetResultSerializer(serializers.Serializer):
     set_password_link = serializers.CharField(required=False)
 
 
-class LoginSerializer(serializers.Serializer):
+class LoginSerializer(StrictSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, style={"input_type": "password"})
 
@@ -74,7 +75,7 @@ class TokenPairSerializer(serializers.Serializer):
     user = UserSerializer()
 
 
-class RefreshSerializer(serializers.Serializer):
+class RefreshSerializer(StrictSerializer):
     refresh = serializers.CharField(required=False)
     refresh_token = serializers.CharField(required=False, help_text="Same as refresh (original name).")
 

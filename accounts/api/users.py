@@ -39,6 +39,7 @@ _errors = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404
 
 class UserViewSet(CrowdSafeViewSet):
     permission_classes = [IsAdmin]
+    bodyless_actions = frozenset({"deactivate"})
     serializer_class = UserSerializer
     filterset_class = UserFilter
     queryset = User.objects.order_by("-date_joined", "-id")

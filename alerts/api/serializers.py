@@ -1,8 +1,24 @@
 from __future__ import annotations
 
+import re
+
 from rest_framework import serializers
 
+from accounts.roles import Role, has_role
 from alerts.models import Alert, AlertEvent
+from crowdsafe.api.strict import StrictSerializer
+
+_CHAT_ID = re.compile(r"(chats?\s*:?\s*)(-?\d+|@\w+)", re.IGNORECASE)
+
+
+def hide_chat_ids(text: str) -> str:
+    """Telegram chat IDs are the admins' business: `chat 42: ...` becomes `chat ***: ...`."""
+    return _CHAT_ID.sub(r"\1***", text or "")
+
+
+def _shows_chat_ids(serializer: serializers.Serializer) -> bool:
+    request = serializer.context.get("request")
+    return has_role(getattr(request, "user", None), Role.ADMIN)
 
 
 class AlertEventSerializer(serializers.ModelSerializer):
@@ -11,6 +27,12 @@ class AlertEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AlertEvent
         fields = ["action", "user", "note", "at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not _shows_chat_ids(self):
+            data["note"] = hide_chat_ids(data["note"])
+        return data
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -53,6 +75,12 @@ class AlertSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not _shows_chat_ids(self):
+            data["notification_error"] = hide_chat_ids(data["notification_error"])
+        return data
+
     def get_snapshot_url(self, alert: Alert) -> str | None:
         return alert.snapshot.url if alert.snapshot else None
 
@@ -69,7 +97,7 @@ class AlertDetailSerializer(AlertSerializer):
         read_only_fields = fields
 
 
-class NoteSerializer(serializers.Serializer):
+class NoteSerializer(StrictSerializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 

@@ -70,12 +70,13 @@ class AlertViewSet(CrowdSafeViewSet):
     def list(self, request):
         """Newest first; filter by camera, zone, level, status, trigger and a created_at range."""
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(AlertSerializer(page, many=True).data)
+        data = AlertSerializer(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(data)
 
     @extend_schema(responses={200: AlertDetailSerializer, **_errors})
     def retrieve(self, request, pk=None):
         alert = self.get_object()
-        return Response(AlertDetailSerializer(alert).data)
+        return Response(AlertDetailSerializer(alert, context={"request": request}).data)
 
     @extend_schema(request=NoteSerializer, responses={200: AlertDetailSerializer, **_errors})
     @action(detail=True, methods=["post"])
@@ -84,7 +85,7 @@ class AlertViewSet(CrowdSafeViewSet):
 
         note = parse_body(NoteSerializer, request)["note"]
         alert = acknowledge_alert(self.get_object(), user=request.user, note=note)
-        return Response(AlertDetailSerializer(alert).data)
+        return Response(AlertDetailSerializer(alert, context={"request": request}).data)
 
     @extend_schema(request=NoteSerializer, responses={200: AlertDetailSerializer, **_errors})
     @action(detail=True, methods=["post"])
@@ -93,7 +94,7 @@ class AlertViewSet(CrowdSafeViewSet):
 
         note = parse_body(NoteSerializer, request)["note"]
         alert = resolve_alert(self.get_object(), user=request.user, note=note)
-        return Response(AlertDetailSerializer(alert).data)
+        return Response(AlertDetailSerializer(alert, context={"request": request}).data)
 
     @extend_schema(responses={200: CountSerializer, 401: ErrorSerializer, 403: ErrorSerializer})
     @action(detail=False, methods=["get"], url_path="unacknowledged/count", filterset_class=None)

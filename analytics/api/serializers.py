@@ -63,6 +63,20 @@ class HistoryPointSerializer(serializers.Serializer):
     risk_level = serializers.CharField(help_text="Worst level in the bucket.")
     flow_in = serializers.IntegerField()
     flow_out = serializers.IntegerField()
+    count_quality = serializers.ChoiceField(
+        choices=["ok", "degraded", "unreliable"], help_text="Worst count quality in the bucket."
+    )
+    quality_seconds = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Seconds of the bucket per count quality."
+    )
+    quality_reasons = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Raw rows only (step_seconds 1)."
+    )
+    undercount_factor = serializers.FloatField(
+        allow_null=True, help_text="Largest in the bucket: the true count is about count × this."
+    )
+    estimated_count = serializers.IntegerField(allow_null=True, help_text="count × undercount_factor")
+    tiled = serializers.BooleanField(help_text="Sliced inference ran in the bucket.")
 
 
 class HistorySerializer(serializers.Serializer):
@@ -93,6 +107,14 @@ class SummarySerializer(serializers.Serializer):
     flow_in_total = serializers.IntegerField()
     flow_out_total = serializers.IntegerField()
     seconds_by_level = serializers.DictField(child=serializers.IntegerField())
+    seconds_by_quality = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Seconds per count quality: ok, degraded, unreliable."
+    )
+    share_by_quality = serializers.DictField(
+        child=serializers.FloatField(), help_text="Share (0..1) of the seconds per count quality."
+    )
+    max_undercount_factor = serializers.FloatField(allow_null=True)
+    tiled_seconds = serializers.IntegerField(help_text="Seconds in which sliced inference ran.")
 
 
 class AggregateBucketSerializer(serializers.Serializer):
@@ -109,6 +131,9 @@ class AggregateBucketSerializer(serializers.Serializer):
     max_risk_level = serializers.CharField(allow_null=True)
     flow_in = serializers.IntegerField()
     flow_out = serializers.IntegerField()
+    count_quality = serializers.CharField(help_text="Worst count quality in the bucket.")
+    seconds_by_quality = serializers.DictField(child=serializers.IntegerField())
+    max_undercount_factor = serializers.FloatField(allow_null=True)
 
 
 class AggregateSerializer(serializers.Serializer):

@@ -26,6 +26,7 @@ class DetectorConfig:
     iou: float = 0.5
     imgsz: int = 960  # fixed-size exports (e.g. the 640 OpenVINO model) ignore it
     half: bool = False  # fp16, only honoured on CUDA
+    max_det: int = 1000  # boxes per image; reaching it marks the count as saturated
     # Ultralytics may only download weights when this is on, and then only within the timeout.
     allow_download: bool = False
     download_timeout_s: float = 60.0
@@ -41,9 +42,20 @@ class EngineConfig:
     # --- detection post-filters (scale with the frame, not fixed pixels) ---
     min_box_area_frac: float = 1e-4  # box area / frame area (≈ 100 px² at 1280x720)
     max_box_aspect_ratio: float = 5.0  # max(w, h) / min(w, h)
-    # Per-camera detector overrides (None: the detector's own conf / IoU).
+    # Per-camera detector overrides (None: the detector's own conf / IoU / input size).
     detect_conf: float | None = None
     detect_iou: float | None = None
+    imgsz: int | None = None
+    # --- sliced inference: "off", "on" or "auto" (decided from what the camera sees) ---
+    tiling: str = "auto"
+    tile_overlap: float = 0.2  # share of a tile that overlaps its neighbour
+    tile_min_person_px: float = 40.0  # the smallest expected person should reach this at the net
+    tile_max: int = 12  # most tiles per frame (plus the full frame)
+    tiling_recheck_s: float = 30.0  # auto re-decides this often (source time)
+    # --- count quality ---
+    quality_blur_min: float = 12.0  # variance of the Laplacian (downscaled grey) below: blurred
+    quality_dark_max: float = 25.0  # mean grey level below: too dark to count
+    quality_hold_max_s: float = 10.0  # longest span a held figure stays valid
     # --- tracking / kinematics ---
     tracker_config: str = str(DEFAULT_TRACKER_CONFIG)
     reid: bool = True  # ask for ReID; only used when the detector gives native features
@@ -65,15 +77,17 @@ class EngineConfig:
     anomaly_speed_floor_mps: float = 0.15  # smallest spread used for the z-score (tracking noise)
     coherence_window_s: float = 2.0
     coherence_min_move_m: float = 0.2  # a person must move this far in the window to count
-    pressure_density_full_pm2: float = 6.0  # local density giving the full density term
-    pressure_speed_var_full: float = 0.25  # speed variance (m/s)² giving the full variance term
-    pressure_density_weight: float = 0.6
-    pressure_variance_weight: float = 0.4
+    # Crowd pressure after Helbing, Johansson & Al-Abideen (2007): Gaussian neighbourhood of
+    # radius R, pressure = local density × local velocity variance (s⁻²); the risk term is
+    # pressure / the turbulence onset they observed (~0.02 s⁻²), capped at 1.
+    pressure_radius_m: float = 1.0
+    pressure_onset_s2: float = 0.02
     # --- surge: change of count / density over a window ---
     surge_window_s: float = 5.0
     surge_min_count: int = 5  # relative change is measured against at least this many people
     surge_rel_change_full: float = 1.0  # +100 % (a doubling) in the window = surge 1.0
     surge_density_rate_full_pm2s: float = 0.2  # p/m² per second giving surge 1.0
+    surge_min_density_pm2: float = 0.5  # below it the surge figure reads 0 (as the surge alert)
     # --- stagnation: dense and slow ---
     stagnant_speed_mps: float = 0.2
     moving_speed_mps: float = 1.5  # at or above this the velocity term is 0

@@ -9,6 +9,7 @@ forward pre-hook when the backend is a PyTorch module; other backends report ``r
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 from dataclasses import dataclass
@@ -146,6 +147,9 @@ class Detector:
                 f"Cannot load detector model {target!r}: {type(exc).__name__}: {exc}. "
                 f"{WEIGHTS_HELP}"
             ) from exc
+        self.fixed_imgsz, self.fixed_batch = self._export_shape()
+        if note := self.imgsz_note():
+            log.warning("Detector %s: %s", target, note)
         self.native_features = self._install_feature_hook()
         if not self.native_features:
             log.info(
@@ -164,11 +168,16 @@ class Detector:
         return p.suffix.lstrip(".") or "unknown"
 
     def _predict(self, frame: np.ndarray, conf: float, iou: float, imgsz: int) -> Any:
+        return self._predict_many([frame], conf, iou, imgsz)[0]
+
+    def _predict_many(self, frames: list[np.ndarray], conf: float, iou: float, imgsz: int) -> list[Any]:
+        """One predict call for all ``frames``: one batch on models with a dynamic batch
+        (PyTorch, dynamic exports); Ultralytics splits it for fixed-batch exports."""
         extra: dict[str, Any] = {}
         if self.config.half and self.device.startswith("cuda"):
             extra["half"] = True
         return self.model.predict(
-            frame,
+            frames,
             classes=[PERSON_CLASS],
             conf=conf,
             iou=iou,
@@ -176,12 +185,43 @@ class Detector:
             device=self.device,
             verbose=False,
             save=False,
+            max_det=self.config.max_det,
             **extra,
-        )[0]
+        )
 
     def _warm_up(self) -> None:
         # Builds the predictor (and fails early on a broken model file).
         self._predict(np.zeros((64, 64, 3), np.uint8), self.config.conf, self.config.iou, 64)
+
+    def _export_shape(self) -> tuple[int | None, int | None]:
+        """(input size, batch) an export is fixed at, or None where the model takes any."""
+        backend = getattr(getattr(self.model, "predictor", None), "model", None)
+        if backend is None or getattr(backend, "format", "pt") == "pt":
+            return None, None
+        meta = getattr(backend, "metadata", None) or {}
+        if meta.get("dynamic") or meta.get("args", {}).get("dynamic"):
+            return None, None
+        size = meta.get("imgsz") or getattr(backend, "imgsz", None)
+        fixed = int(max(size)) if isinstance(size, list | tuple) and size else None
+        batch = int(meta.get("batch") or getattr(backend, "batch", 1) or 1)
+        return fixed, batch
+
+    def effective_imgsz(self, requested: int | None = None) -> int:
+        """The input size a call really runs at: a fixed-size export keeps its own."""
+        if self.fixed_imgsz:
+            return self.fixed_imgsz
+        size = self.config.imgsz if requested is None else int(requested)
+        return max(32, int(math.ceil(size / 32)) * 32)  # the network's stride
+
+    def imgsz_note(self, requested: int | None = None) -> str:
+        """Why the configured input size is not the one in force ("" when it is)."""
+        size = self.config.imgsz if requested is None else int(requested)
+        if self.fixed_imgsz and size != self.fixed_imgsz:
+            return (
+                f"fixed-size export: input size {size} cannot be honoured, "
+                f"runs at {self.fixed_imgsz}"
+            )
+        return ""
 
     def _install_feature_hook(self) -> bool:
         """Capture the Detect head's inputs like Ultralytics' track.py does (model="auto")."""
@@ -219,23 +259,36 @@ class Detector:
         imgsz: int | None = None,
     ) -> Detections:
         """Persons in a BGR frame. ``conf``/``iou``/``imgsz`` override the config per call."""
+        return self.detect_batch([frame_bgr], conf, iou, imgsz)[0]
+
+    def detect_batch(
+        self,
+        images_bgr: list[np.ndarray],
+        conf: float | None = None,
+        iou: float | None = None,
+        imgsz: int | None = None,
+    ) -> list[Detections]:
+        """Persons in several BGR images (e.g. a frame and its tiles) in one predict call."""
         cfg = self.config
         with self._lock:
-            result = self._predict(
-                frame_bgr,
+            results = self._predict_many(
+                list(images_bgr),
                 cfg.conf if conf is None else conf,
                 cfg.iou if iou is None else iou,
-                cfg.imgsz if imgsz is None else imgsz,
+                self.effective_imgsz(imgsz),
             )
-            boxes = result.boxes
-            if boxes is None or len(boxes) == 0:
-                return Detections.empty()
-            xyxy = boxes.xyxy.cpu().numpy().astype(np.float32)
-            scores = boxes.conf.cpu().numpy().astype(np.float32)
-            feats = getattr(result, "feats", None)
-            feat_arr = None
-            if self.native_features and feats is not None and len(feats) == len(scores):
-                feat_arr = feats.detach().float().cpu().numpy()
+            return [self._to_detections(r) for r in results]
+
+    def _to_detections(self, result: Any) -> Detections:
+        boxes = result.boxes
+        if boxes is None or len(boxes) == 0:
+            return Detections.empty()
+        xyxy = boxes.xyxy.cpu().numpy().astype(np.float32)
+        scores = boxes.conf.cpu().numpy().astype(np.float32)
+        feats = getattr(result, "feats", None)
+        feat_arr = None
+        if self.native_features and feats is not None and len(feats) == len(scores):
+            feat_arr = feats.detach().float().cpu().numpy()
         return Detections(xyxy, scores, feat_arr)
 
 

@@ -7,6 +7,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,12 +24,16 @@ from .density import (
 )
 from .geometry import Calibration, GroundMapper
 from .kinematics import TrackStore
+from .people import PeopleDetector, filter_boxes
+from .quality import ViewCheck, ViewMeter, count_quality
 from .results import (
     AnomalyResult,
     ClusterResult,
+    CountQuality,
     FrameResult,
     PersonResult,
     RenderData,
+    TilingState,
     TrackedBox,
     ZoneResult,
 )
@@ -36,6 +41,8 @@ from .risk import RiskInputs, RiskThresholds, risk_level, risk_score
 from .surge import SurgeMeter
 from .tracking import PersonTracker
 from .trend import TrendTracker
+
+__all__ = ["CrowdEngine", "filter_boxes"]
 
 if TYPE_CHECKING:
     from .detector import Detections, Detector
@@ -47,18 +54,6 @@ FAST_SPEED_MPS = 1.5  # box colour thresholds (the original's)
 MOVING_SPEED_MPS = 0.8
 
 TrackInput = Sequence[TrackedBox] | tuple[np.ndarray, np.ndarray | None, np.ndarray | None]
-
-
-def filter_boxes(
-    xyxy: np.ndarray, frame_size: tuple[int, int], min_area_frac: float, max_aspect: float
-) -> np.ndarray:
-    """Mask of boxes to keep: area ≥ min_area_frac × frame area and aspect ≤ max_aspect."""
-    w, h = frame_size
-    bw = np.maximum(xyxy[:, 2] - xyxy[:, 0], 0)
-    bh = np.maximum(xyxy[:, 3] - xyxy[:, 1], 0)
-    area_ok = bw * bh >= min_area_frac * w * h
-    aspect = np.maximum(bw, bh) / np.maximum(np.minimum(bw, bh), 1.0)
-    return area_ok & (aspect <= max_aspect)
 
 
 class CrowdEngine:
@@ -86,6 +81,10 @@ class CrowdEngine:
         self._zone_cache: tuple[tuple[int, int], list[PreparedZone]] | None = None
         self._tracker: PersonTracker | None = None
         self._reid_logged = False
+        self._imgsz_logged = False
+        self._people = PeopleDetector(detector, self._config) if detector is not None else None
+        self._view = ViewMeter(blur_min=self._config.quality_blur_min, dark_max=self._config.quality_dark_max)
+        self._last_good: FrameResult | None = None
         self.reset()
 
     # -- configuration ------------------------------------------------------------------
@@ -133,6 +132,10 @@ class CrowdEngine:
                 self._store.set_line_count(len(self._geometry.lines))
             if old != config:
                 self._rebuild_meters(keep_state=True)  # new windows/alphas, same history
+            if self._people is not None:
+                self._people.configure(config)
+                self._imgsz_logged = False
+            self._view.blur_min, self._view.dark_max = config.quality_blur_min, config.quality_dark_max
         if geometry is not None:
             old_lines = self._geometry.lines
             self._geometry = geometry
@@ -220,6 +223,10 @@ class CrowdEngine:
         self._hist_risk: deque[float] = deque(maxlen=n)
         self._last_t: float | None = None
         self.frame_index = 0
+        self._last_good = None
+        self._view.reset()
+        if self._people is not None:
+            self._people.reset()
 
     def reset_counts(self) -> None:
         self._lines.reset()
@@ -233,25 +240,81 @@ class CrowdEngine:
         if self._tracker is None:
             self._tracker = self._new_tracker()
         c = self._config
+        people = self._people
+        assert people is not None and self._tracker is not None
         h, w = frame_bgr.shape[:2]
+        t = float(timestamp_s)
+        view = self._view.check(frame_bgr, t)
+        last = self._last_good
+        if view.unusable and last is not None and 0 <= t - last.timestamp <= c.quality_hold_max_s:
+            return self._hold(last, view, t)
+        if people.imgsz_note and not self._imgsz_logged:
+            log.warning("%s", people.imgsz_note)
+            self._imgsz_logged = True
         t0 = time.perf_counter()
-        dets = self.detector.detect(frame_bgr, conf=c.detect_conf, iou=c.detect_iou)
+        found = people.find(frame_bgr, t)
         t1 = time.perf_counter()
-        if len(dets):
-            keep = filter_boxes(dets.xyxy, (w, h), c.min_box_area_frac, c.max_box_aspect_ratio)
-            dets = dets.subset(keep)
-        ids = np.full(len(dets), -1, dtype=np.int64)
-        assert self._tracker is not None
-        rows = self._tracker.update(dets, frame_bgr)
+        ids = np.full(len(found.boxes), -1, dtype=np.int64)
+        rows = self._tracker.update(found.boxes, frame_bgr)
         if len(rows):
             ids[rows[:, 0]] = rows[:, 1]
+        dets, ids, evidence = found.confirm(ids)
         t2 = time.perf_counter()
         timings = {
             "detect": (t1 - t0) * 1e3,
             "track": (t2 - t1) * 1e3,
             "detect_track": (t2 - t0) * 1e3,
         }
-        return self._analyse(dets.xyxy, dets.conf, ids, float(timestamp_s), (w, h), timings)
+        result = self._analyse(dets.xyxy, dets.conf, ids, t, (w, h), timings)
+        quality = count_quality(view, evidence, c.tile_min_person_px)
+        struggling = bool({"small_boxes", "faint", "saturated", "overlap"} & set(quality.reasons))
+        people.observe(found, t, struggling)
+        result.count_quality = quality
+        result.tiling = TilingState(c.tiling, found.tiled, found.grid, people.policy.reason)
+        result.imgsz = people.imgsz
+        result.imgsz_note = people.imgsz_note
+        if not view.unusable:
+            self._last_good = result
+        return result
+
+    def _hold(self, last: FrameResult, view: ViewCheck, t: float) -> FrameResult:
+        """A frame too blurred, dark or blocked to count: the last good figures, flagged.
+
+        A camera pan must not read 0 people (nor lower the risk); nothing is detected, so
+        the tracker, meters and trends are not fed a false empty scene either.
+        """
+        self.frame_index += 1
+        self._last_t = t
+        rd = last.render_data
+        if rd is not None:
+            empty = np.zeros((0, 2))
+            rd = replace(
+                rd,
+                boxes=np.zeros((0, 4)),
+                track_ids=np.zeros(0, np.int64),
+                speeds=np.zeros(0),
+                states=[],
+                feet=empty,
+                directions=empty,
+                trails=[],
+                pair_index=np.zeros((0, 2), np.int64),
+                pair_distance_m=np.zeros(0),
+            )
+        prev = last.count_quality
+        return replace(
+            last,
+            timestamp=t,
+            frame_index=self.frame_index,
+            flow_in=0,
+            flow_out=0,
+            persons=[],
+            timings_ms={},
+            render_data=rd,
+            count_quality=CountQuality(
+                "degraded", list(view.reasons), prev.undercount_factor, prev.estimated_count, True
+            ),
+            tiling=replace(last.tiling, active=False, reason="frame unusable: figures held"),
+        )
 
     def analyse(
         self, tracks: TrackInput, timestamp_s: float, frame_size: tuple[int, int]
@@ -325,10 +388,12 @@ class CrowdEngine:
         store.prune(t)
         speeds = np.full(n, np.nan)
         directions = np.zeros((n, 2))
+        velocities = np.full((n, 2), np.nan)
         if len(tracked):
-            _, sp, dirs = store.velocities(slots, t, c.velocity_window_s)
+            vel, sp, dirs = store.velocities(slots, t, c.velocity_window_s)
             speeds[tracked] = sp
             directions[tracked] = dirs
+            velocities[tracked] = np.where(np.isfinite(sp)[:, None], vel, np.nan)
         known = np.isfinite(speeds)
         avg_speed = float(np.mean(speeds[known])) if known.any() else 0.0
         max_speed = float(np.max(speeds[known])) if known.any() else 0.0
@@ -351,21 +416,16 @@ class CrowdEngine:
         z, flagged = crowd.speed_anomalies(
             speeds, c.anomaly_zscore, c.anomaly_min_people, c.anomaly_speed_floor_mps
         )
-        pressure = crowd.crowd_pressure(
-            crowd.local_density(world),
-            speeds,
-            c.pressure_density_full_pm2,
-            c.pressure_speed_var_full,
-            c.pressure_density_weight,
-            c.pressure_variance_weight,
-        )
+        pressure = crowd.helbing_pressure(world, velocities, c.pressure_radius_m).value
+        pressure_term = min(1.0, pressure / c.pressure_onset_s2) if c.pressure_onset_s2 > 0 else 0.0
         speed_for_risk = avg_speed if known.any() else None
         stagnant, stagnation_score = crowd.stagnation(
             dens, speed_for_risk, c.stagnation_density_pm2, c.stagnant_speed_mps
         )
         surge = self._surge.update(t, count, dens)
+        surge_value = surge.surge if dens >= c.surge_min_density_pm2 else 0.0
         score, components = risk_score(
-            RiskInputs(dens, surge.surge, speed_for_risk, pressure, coherence), c
+            RiskInputs(dens, surge_value, speed_for_risk, pressure_term, coherence), c
         )
         level = risk_level(score, c)
         density_trend = self._density_trend.update(t, dens)
@@ -383,8 +443,12 @@ class CrowdEngine:
                 zspeed = float(np.mean(speeds[zk])) if zk.any() else None
                 meter = self._zone_surge.setdefault(zone.spec.id, self._new_surge())
                 zsurge = meter.update(t, zc, zd).surge
+                if zd < c.surge_min_density_pm2:
+                    zsurge = 0.0  # as the surge alert: no surge in a sparse scene
                 th = RiskThresholds(zone.caution, zone.warning, zone.critical)
-                zscore, _ = risk_score(RiskInputs(zd, zsurge, zspeed, pressure, coherence), c, th)
+                zscore, _ = risk_score(
+                    RiskInputs(zd, zsurge, zspeed, pressure_term, coherence), c, th
+                )
                 cap = zone.spec.capacity
                 zone_results.append(
                     ZoneResult(
@@ -512,7 +576,7 @@ class CrowdEngine:
             ),
             avg_speed=avg_speed,
             max_speed=max_speed,
-            surge=surge.surge,
+            surge=surge_value,
             count_rate=surge.count_rate,
             density_rate=surge.density_rate,
             stagnation=stagnant,

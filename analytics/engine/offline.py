@@ -18,7 +18,7 @@ from .config import CameraGeometry, DetectorConfig, EngineConfig
 from .detector import Detector, get_detector
 from .engine import CrowdEngine
 from .render import RenderOptions
-from .results import RISK_LEVELS
+from .results import QUALITY_LEVELS, RISK_LEVELS
 from .video import open_video_writer
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,8 @@ def analyze_video(
     next_timeline_t = 0.0
     detect_ms: list[float] = []
     analytics_ms: list[float] = []
+    series: list[dict[str, Any]] = []  # one entry per frame: count, quality, tiling
+    quality_frames: Counter[str] = Counter()
     frames = 0
     started = time.perf_counter()
     try:
@@ -100,6 +102,20 @@ def analyze_video(
             counts.append(result.count)
             levels[result.risk_level] += 1
             track_ids.update(p.track_id for p in result.persons if p.track_id is not None)
+            q = result.count_quality
+            quality_frames[q.level] += 1
+            series.append(
+                {
+                    "frame": frames - 1,
+                    "t": round(t, 3),
+                    "count": result.count,
+                    "count_quality": q.level,
+                    "quality_reasons": list(q.reasons),
+                    "estimated_count": q.estimated_count,
+                    "tiling": "x".join(map(str, result.tiling.grid)) if result.tiling.active else "off",
+                    "ms": round(result.timings_ms.get("detect_track", 0.0), 1),
+                }
+            )
             detect_ms.append(result.timings_ms.get("detect_track", 0.0))
             analytics_ms.append(result.timings_ms.get("analytics", 0.0))
             if result.risk_score > peak["risk_score"]:
@@ -161,6 +177,11 @@ def analyze_video(
             "max": int(arr.max()),
         },
         "unique_tracks": len(track_ids),
+        "tiling_mode": engine.config.tiling,
+        "imgsz": det.effective_imgsz(engine.config.imgsz),
+        "imgsz_note": det.imgsz_note(engine.config.imgsz),
+        "quality_frames": {lvl: quality_frames.get(lvl, 0) for lvl in QUALITY_LEVELS},
+        "frames_series": series,
         "peak": peak,
         "peak_level": max(levels, key=RISK_LEVELS.index),
         "level_frames": {lvl: levels.get(lvl, 0) for lvl in RISK_LEVELS},

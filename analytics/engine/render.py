@@ -18,6 +18,7 @@ LEVEL_COLORS = {
     "WARNING": (0, 120, 255),
     "CRITICAL": (50, 50, 230),
 }
+QUALITY_COLORS = {"ok": (100, 200, 60), "degraded": (0, 210, 255), "unreliable": (60, 60, 255)}
 STATE_COLORS = {
     "normal": (100, 200, 60),
     "moving": (0, 210, 255),
@@ -286,11 +287,29 @@ def render_frame(
     return img
 
 
+def quality_line(r: FrameResult) -> str:
+    """The HUD's count-quality line, e.g. "Count UNRELIABLE: faint, small_boxes"."""
+    q = r.count_quality
+    if q.level == "ok":
+        return "Count: OK"
+    text = f"Count {q.level.upper()}"
+    if q.held:
+        text += " (held)"
+    if q.reasons:
+        text += ": " + ", ".join(q.reasons)
+    return text
+
+
 def _draw_hud(img: np.ndarray, r: FrameResult, opts: RenderOptions) -> None:
     h, w = img.shape[:2]
     level_color = LEVEL_COLORS.get(r.risk_level, HUD_TEXT)
+    q = r.count_quality
+    people = f"People: {r.count}"
+    if q.estimated_count is not None:
+        people += f"  (~{q.estimated_count} est.)"
     lines = [
-        (f"People: {r.count}", HUD_TEXT),
+        (people, HUD_TEXT),
+        (quality_line(r), QUALITY_COLORS.get(q.level, HUD_TEXT)),
         (f"Density: {r.density:.2f} p/m2  LoS {r.level_of_service}", HUD_TEXT),
         (f"Risk: {r.risk_level} {r.risk_score * 100:.0f}%", level_color),
         (f"Clusters: {r.num_clusters}  Anomalies: {len(r.anomalies)}", HUD_TEXT),
@@ -298,14 +317,19 @@ def _draw_hud(img: np.ndarray, r: FrameResult, opts: RenderOptions) -> None:
             f"Trend: density {r.density_trend.label}, risk {r.risk_trend.label}",
             (80, 80, 255) if r.risk_trend.label == "rising" else HUD_TEXT,
         ),
-        (f"Speed {r.avg_speed:.2f} m/s  Flow {r.flow_coherence:.2f}  P {r.pressure:.2f}", HUD_TEXT),
+        (f"Speed {r.avg_speed:.2f} m/s  Flow {r.flow_coherence:.2f}  P {r.pressure:.3f}/s2", HUD_TEXT),
     ]
+    if r.tiling.mode != "off":
+        grid = "x".join(str(v) for v in r.tiling.grid)
+        state = f"on {grid}" if r.tiling.active else "off"
+        lines.append((f"Tiling: {r.tiling.mode} ({state})", HUD_TEXT))
     if not r.calibrated:
         lines.append(("uncalibrated (area estimate)", (0, 210, 255)))
     panel_h = 14 + 20 * len(lines)
     spark = opts.sparklines and r.render_data is not None
     total_h = panel_h + (3 * 34 + 6 if spark else 0)
-    _blend_rect(img, 8, 8, 8 + 300, 8 + total_h, HUD_BG, 0.7)
+    panel_w = max([300] + [cv2.getTextSize(t, FONT, 0.45, 1)[0][0] + 16 for t, _ in lines])
+    _blend_rect(img, 8, 8, 8 + panel_w, 8 + total_h, HUD_BG, 0.7)
     for i, (text, color) in enumerate(lines):
         cv2.putText(img, text, (16, 27 + 20 * i), FONT, 0.45, color, 1, AA)
     if spark and r.render_data is not None:

@@ -186,6 +186,56 @@ class RenderData:
     line_points_px: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
 
 
+QUALITY_LEVELS = ("ok", "degraded", "unreliable")
+QUALITY_REASONS = (
+    "saturated",  # the detector hit its box limit or boxes pack the frame edge to edge
+    "small_boxes",  # many people too small for the detector's input size
+    "overlap",  # people overlap heavily: occluded ones are missed
+    "blur",  # motion blur (camera pan, shake)
+    "dark",  # too dark to see people
+    "obstructed",  # lens covered or the view blocked
+    "camera_moved",  # the view changed: zones and calibration may no longer fit
+)
+
+
+@dataclass
+class CountQuality:
+    """How far the count of a frame can be trusted, and why not."""
+
+    level: str = "ok"  # "ok" | "degraded" | "unreliable"
+    reasons: list[str] = field(default_factory=list)
+    undercount_factor: float | None = None  # ≥ 1: true count ≈ count × factor; None: unknown
+    estimated_count: int | None = None  # round(count × undercount_factor) when known
+    held: bool = False  # frame unusable: count, density and risk are the last good frame's
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "reasons": list(self.reasons),
+            "undercount_factor": _r(self.undercount_factor, 2),
+            "estimated_count": self.estimated_count,
+            "held": self.held,
+        }
+
+
+@dataclass
+class TilingState:
+    """Sliced inference on a frame: the configured mode and what was done."""
+
+    mode: str = "off"  # configured: "off" | "on" | "auto"
+    active: bool = False  # tiles were used on this frame
+    grid: tuple[int, int] = (1, 1)  # (columns, rows)
+    reason: str = ""  # why auto chose it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "active": self.active,
+            "grid": list(self.grid),
+            "reason": self.reason,
+        }
+
+
 @dataclass
 class FrameResult:
     """Everything the engine knows about one frame of one camera."""
@@ -216,7 +266,7 @@ class FrameResult:
     clusters: list[ClusterResult]
     proximity_pairs: int
     flow_coherence: float  # 0..1
-    pressure: float  # 0..1
+    pressure: float  # s⁻²: local density × local velocity variance (Helbing et al. 2007)
     anomalies: list[AnomalyResult]
     density_trend: TrendResult
     risk_trend: TrendResult
@@ -228,6 +278,10 @@ class FrameResult:
     metres_per_pixel: float | None  # uncalibrated approximation; None when calibrated
     timings_ms: dict[str, float]
     render_data: RenderData | None = field(default=None, repr=False)
+    count_quality: CountQuality = field(default_factory=CountQuality)
+    tiling: TilingState = field(default_factory=TilingState)
+    imgsz: int = 0  # the detector's input size in force (0: no detector)
+    imgsz_note: str = ""  # e.g. a fixed-size export that cannot honour the configured size
 
     @property
     def anomaly_count(self) -> int:
@@ -264,7 +318,7 @@ class FrameResult:
             "clusters": [c.to_dict() for c in self.clusters],
             "proximity_pairs": self.proximity_pairs,
             "flow_coherence": _r(self.flow_coherence, 4),
-            "pressure": _r(self.pressure, 4),
+            "pressure": _r(self.pressure, 5),
             "anomaly_count": self.anomaly_count,
             "anomalies": [a.to_dict() for a in self.anomalies],
             "density_trend": self.density_trend.to_dict(),
@@ -273,6 +327,10 @@ class FrameResult:
             "zones": [z.to_dict() for z in self.zones],
             "lines": [ln.to_dict() for ln in self.lines],
             "timings_ms": {k: _r(v, 2) for k, v in self.timings_ms.items()},
+            "count_quality": self.count_quality.to_dict(),
+            "tiling": self.tiling.to_dict(),
+            "imgsz": self.imgsz,
+            "imgsz_note": self.imgsz_note,
         }
         if include_persons:
             d["persons"] = [p.to_dict() for p in self.persons]

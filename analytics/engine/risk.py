@@ -15,7 +15,7 @@ class RiskInputs:
     density: float  # people per m²
     surge: float  # 0..1
     avg_speed: float | None  # m/s; None when no speed is known yet
-    pressure: float  # 0..1
+    pressure: float  # 0..1: crowd pressure / the turbulence onset (0.02 s⁻²), capped at 1
     coherence: float  # 0..1
 
 
@@ -107,6 +107,7 @@ def risk_score(
         "density": d_norm,
         "surge": s_term,
         "velocity": v_term,
+        "pressure": inputs.pressure,
         "boost": boost,
         "base": base,
     }

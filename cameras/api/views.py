@@ -57,6 +57,7 @@ class CameraViewSet(CrowdSafeViewSet):
     filterset_class = CameraFilter
     queryset = Camera.objects.prefetch_related("zones").order_by("name")
     parser_classes = [JSONParser, FormParser, MultiPartParser]
+    bodyless_actions = frozenset({"start", "stop", "test"})
     _roles = {
         "list": IsViewer,
         "retrieve": IsViewer,

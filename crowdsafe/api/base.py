@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
 from crowdsafe.api.errors import exception_handler
+from crowdsafe.api.strict import reject_unknown_body
 
 
 class BoundedPagination(LimitOffsetPagination):
@@ -24,11 +25,24 @@ class APIErrorsMixin:
         return exception_handler
 
 
-class CrowdSafeAPIView(APIErrorsMixin, APIView):
+class BodylessMixin:
+    """Actions (viewsets) or methods (views) listed in `bodyless_actions` take no body: a field
+    sent to them is a 400 naming it, checked after authentication, before the handler acts."""
+
+    bodyless_actions: frozenset[str] = frozenset()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        name = getattr(self, "action", None) or request.method.lower()
+        if name in self.bodyless_actions:
+            reject_unknown_body(request)
+
+
+class CrowdSafeAPIView(APIErrorsMixin, BodylessMixin, APIView):
     pass
 
 
-class CrowdSafeViewSet(APIErrorsMixin, GenericViewSet):
+class CrowdSafeViewSet(APIErrorsMixin, BodylessMixin, GenericViewSet):
     pagination_class = BoundedPagination
     # Only ids that fit a bigint reach the database; anything else is a plain 404.
     lookup_value_regex = r"[0-9]{1,18}"

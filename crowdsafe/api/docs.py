@@ -14,14 +14,25 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
     _get_sidecar_url,
 )
+from rest_framework.renderers import JSONRenderer
+
+from accounts.permissions import IsViewer
 
 
 class SchemaView(SpectacularAPIView):
-    pass
+    permission_classes = [IsViewer]  # the map of the API is for signed-in users only
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        # A refusal is JSON like every other endpoint's, not rendered as an OpenAPI document.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = "application/json"
+        return response
 
 
 class SwaggerView(SpectacularSwaggerView):
     url_name = "api-schema"
+    permission_classes = [IsViewer]
 
     @staticmethod
     def _swagger_ui_resource(filename):
@@ -34,6 +45,7 @@ class SwaggerView(SpectacularSwaggerView):
 
 class RedocView(SpectacularRedocView):
     url_name = "api-schema"
+    permission_classes = [IsViewer]
 
     @staticmethod
     def _redoc_standalone():

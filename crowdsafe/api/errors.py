@@ -5,7 +5,8 @@
 
 `errors` is present for validation errors only. Django's ValidationError (raised by the
 services), Http404 and PermissionDenied become 400, 404 and 403; an unexpected exception
-is logged and answered with a JSON 500 that reveals nothing.
+is logged and answered with a JSON 500 that reveals nothing. A Redis, broker or database
+outage is a 503 with Retry-After (crowdsafe.outages).
 
 Settings: REST_FRAMEWORK["EXCEPTION_HANDLER"] = "crowdsafe.api.errors.exception_handler"
 (the API's base classes also set it per view).
@@ -23,6 +24,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from crowdsafe.outages import RETRY_AFTER_S, UNAVAILABLE_DETAIL, is_outage
 
 logger = logging.getLogger("crowdsafe.api")
 
@@ -47,7 +50,17 @@ def _convert(exc: Exception) -> Exception:
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied(str(exc) or None)
+    if is_outage(exc):
+        return LiveServicesUnavailable()
     return exc
+
+
+class LiveServicesUnavailable(exceptions.APIException):
+    """Redis, the Celery broker or the database connection is down: a retryable 503, not a 500."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "service_unavailable"
+    default_detail = UNAVAILABLE_DETAIL
 
 
 def error_response(status_code: int, code: str, detail: str, errors: dict | None = None, headers=None):
@@ -71,6 +84,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         errors = _stringify(errors)
         detail = "; ".join(_flatten(errors)) or "Invalid input."
         return error_response(response.status_code, "invalid", detail, errors, headers=_headers(response))
+    if isinstance(exc, LiveServicesUnavailable):
+        response["Retry-After"] = str(RETRY_AFTER_S)
     codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
     code = codes if isinstance(codes, str) else "error"
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)

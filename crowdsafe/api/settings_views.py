@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import IsAdmin
 from crowdsafe.api.base import CrowdSafeAPIView, ErrorSerializer, parse_body
+from crowdsafe.api.strict import RejectUnknownFieldsMixin, StrictSerializer
 from crowdsafe.models import RuntimeSettings
 
 _HIDDEN = {"id", "updated_at", "updated_by", "telegram_bot_token"}
@@ -29,7 +30,7 @@ def _answers(ok, *errors: int) -> dict:
     return {200: ok, **{status: ErrorSerializer for status in errors}}
 
 
-class RuntimeSettingsSerializer(serializers.ModelSerializer):
+class RuntimeSettingsSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     """Every setting; `telegram_bot_token` can be written but is only ever shown masked."""
 
     telegram_bot_token = serializers.CharField(
@@ -70,7 +71,7 @@ CATEGORIES: dict[str, list[str]] = {
         "weight_density", "weight_surge", "weight_velocity", "boost_pressure", "boost_coherence",
         "density_caution", "density_warning", "density_critical",
         "risk_caution", "risk_warning", "risk_critical", "stagnant_speed", "surge_threshold",
-        "surge_min_density",
+        "surge_min_density", "pressure_radius_m",
     ],
     "alerts": [
         "alerts_enabled", "alert_cooldown_s", "alert_debounce_s", "all_clear_after_s",
@@ -113,7 +114,7 @@ def _update(request, changes: dict) -> RuntimeSettings:
     return update_runtime_settings(dict(serializer.validated_data), user=request.user)
 
 
-class SettingValueSerializer(serializers.Serializer):
+class SettingValueSerializer(StrictSerializer):
     value = serializers.JSONField(help_text="The new value, of the setting's type.")
 
 
@@ -217,6 +218,7 @@ class RuntimeSettingsView(CrowdSafeAPIView):
 
 class TelegramTestView(CrowdSafeAPIView):
     permission_classes = [IsAdmin]
+    bodyless_actions = frozenset({"post"})
 
     @extend_schema(request=None, responses=_answers(TelegramTestSerializer, 401, 403))
     def post(self, request):

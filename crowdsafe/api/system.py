@@ -9,6 +9,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.permissions import IsAdmin, IsViewer
 from crowdsafe.api.base import CrowdSafeAPIView, CrowdSafeViewSet, ErrorSerializer
@@ -16,6 +17,12 @@ from crowdsafe.api.filters import DateTimeFilter
 from crowdsafe.models import SystemLog
 
 _LEVELS = [level for level, _ in SystemLog.Level.choices]
+
+
+class StreamSlotsSerializer(serializers.Serializer):
+    slots = serializers.IntegerField(help_text="Cameras the live streams workers can run at once.")
+    busy = serializers.IntegerField(help_text="Cameras running now (each holds a slot).")
+    free = serializers.IntegerField()
 
 
 class StatsSerializer(serializers.Serializer):
@@ -29,6 +36,16 @@ class StatsSerializer(serializers.Serializer):
     total_people_detected = serializers.IntegerField(help_text="People in view of the running cameras now.")
     recordings_total = serializers.IntegerField()
     users_active = serializers.IntegerField()
+    stream_slots = StreamSlotsSerializer(allow_null=True)
+
+
+def _stream_slots() -> dict[str, int] | None:
+    from cameras.capacity import stream_capacity
+
+    try:
+        return stream_capacity().as_dict()
+    except Exception:  # noqa: BLE001 - Redis away: unknown, the rest still answers
+        return None
 
 
 class SystemStatsView(CrowdSafeAPIView):
@@ -63,6 +80,7 @@ class SystemStatsView(CrowdSafeAPIView):
                 "total_people_detected": people,
                 "recordings_total": Recording.objects.count(),
                 "users_active": get_user_model().objects.filter(is_active=True).count(),
+                "stream_slots": _stream_slots(),
             }
         )
 
@@ -114,22 +132,56 @@ class SystemLogViewSet(CrowdSafeViewSet):
         return self.get_paginated_response(SystemLogSerializer(page, many=True).data)
 
 
+class NotificationsSerializer(serializers.Serializer):
+    sending = serializers.BooleanField()
+    reason = serializers.ChoiceField(
+        choices=["ok", "alerts_disabled", "telegram_disabled", "no_token", "no_chat_ids", "last_send_failed"]
+    )
+    detail = serializers.CharField(help_text="A plain sentence; chat IDs and token shown to admins only.")
+    last_sent_at = serializers.DateTimeField(allow_null=True)
+    last_failed_at = serializers.DateTimeField(allow_null=True)
+
+
 class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "error"])
     database = serializers.CharField()
     redis = serializers.CharField()
     workers = serializers.IntegerField(allow_null=True, help_text="Celery workers answering a ping.")
     cameras_running = serializers.IntegerField(allow_null=True)
+    notifications = NotificationsSerializer(
+        allow_null=True, help_text="Whether alerts reach Telegram and, when not, why (it never fails health)."
+    )
+    stream_slots = StreamSlotsSerializer(allow_null=True)
     checked_in_ms = serializers.FloatField()
 
 
+class HealthThrottle(SimpleRateThrottle):
+    """Per client address (CROWDSAFE_HEALTH_THROTTLE); with Redis down the check still answers."""
+
+    scope = "health"
+
+    def get_cache_key(self, request, view) -> str:
+        from accounts.throttle import client_ident
+
+        return self.cache_format % {"scope": self.scope, "ident": client_ident(request)}
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except Exception:  # noqa: BLE001 - the health check reports Redis; it must not fail on it
+            return True
+
+
 class HealthView(CrowdSafeAPIView):
-    """Liveness of the database, Redis, workers and cameras; unauthenticated, no secrets (503 when down)."""
+    """Liveness of the database, Redis, workers and cameras; unauthenticated, no secrets (503 when down).
+
+    Throttled per client address; the worker count is cached for 10 s."""
 
     authentication_classes: list = []
     permission_classes: list = []
+    throttle_classes = [HealthThrottle]
 
-    @extend_schema(auth=[], responses={200: HealthSerializer, 503: HealthSerializer})
+    @extend_schema(auth=[], responses={200: HealthSerializer, 429: ErrorSerializer, 503: HealthSerializer})
     def get(self, request):
         from crowdsafe.api_health import health
 

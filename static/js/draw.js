@@ -70,13 +70,28 @@
       const world = document.getElementById("id_calibration-world_points");
       let worldPts = [];
       try { worldPts = JSON.parse(world.value || "[]"); } catch (e) { worldPts = []; }
-      tbody.innerHTML = "";
+      tbody.replaceChildren();
+      // Built node by node, never parsed as HTML: the world values come from an editable field.
+      const cell = (text) => { const td = document.createElement("td"); td.textContent = text; return td; };
+      const worldInput = (i, axis, value) => {
+        const td = document.createElement("td");
+        const label = document.createElement("label");
+        label.className = "sr";
+        label.textContent = `${axis === 0 ? "X" : "Y"} (m) `;
+        const input = document.createElement("input");
+        Object.assign(input, { type: "number", step: "any", size: 6 });
+        input.dataset.w = String(i);
+        input.dataset.axis = String(axis);
+        input.value = value === null || value === undefined ? "" : String(value);
+        label.appendChild(input);
+        td.appendChild(label);
+        return td;
+      };
       draft.calib.forEach(([x, y], i) => {
         const w = worldPts[i] || ["", ""];
         const tr = document.createElement("tr");
-        tr.innerHTML = `<td>${i + 1}</td><td>${x.toFixed(4)}, ${y.toFixed(4)}</td>
-          <td><label class="sr">X (m) <input type="number" step="any" data-w="${i}" data-axis="0" value="${w[0]}" size="6"></label></td>
-          <td><label class="sr">Y (m) <input type="number" step="any" data-w="${i}" data-axis="1" value="${w[1]}" size="6"></label></td>`;
+        tr.append(cell(String(i + 1)), cell(`${Number(x).toFixed(4)}, ${Number(y).toFixed(4)}`),
+                  worldInput(i, 0, w[0]), worldInput(i, 1, w[1]));
         tbody.appendChild(tr);
       });
       tbody.querySelectorAll("input[data-w]").forEach((inp) => inp.addEventListener("input", () => {

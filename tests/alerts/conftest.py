@@ -20,10 +20,10 @@ CHATS = ["42", "-100123"]
 
 
 def _clear_redis() -> None:
-    from crowdsafe.redis import get_redis
+    from crowdsafe.redis import get_redis, redis_key
 
     r = get_redis()
-    keys = list(r.scan_iter("crowdsafe:alerts:*", count=500))
+    keys = list(r.scan_iter(redis_key("alerts", "*"), count=500))
     if keys:
         r.delete(*keys)
 

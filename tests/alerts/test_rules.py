@@ -39,6 +39,7 @@ def test_evaluate_levels_per_trigger_and_zone_overrides():
     ).to_dict()
     obs = {o.key: o for o in evaluate(frame, TH, {3: ZoneLimits("Gate A", 2.0, 3.0)})}
     assert sorted(obs) == [
+        "-:count_unreliable",  # count quality is per camera: no zone has it
         "-:density",
         "-:risk_level",
         "-:stagnation",
@@ -56,6 +57,8 @@ def test_evaluate_levels_per_trigger_and_zone_overrides():
     assert obs["3:density"].figures["zone_name"] == "Gate A" and obs["3:density"].figures["density"] == 2.5
     assert obs["3:risk_level"].level is None  # the zone itself is only at CAUTION
     assert obs["4:density"].level is None and obs["4:density"].clear
+    # The engine said "ok" (the default): the count alert holds nothing and is clear even at WARNING.
+    assert obs["-:count_unreliable"].level is None and obs["-:count_unreliable"].clear
 
 
 def test_debounce_needs_two_seconds_of_video():

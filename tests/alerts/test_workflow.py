@@ -104,7 +104,13 @@ def test_statistics_by_level_status_and_trigger(camera, operator_user):
     assert stats["total"] == 3
     assert stats["by_level"] == {"WARNING": 2, "CRITICAL": 1}
     assert stats["by_status"] == {"open": 1, "acknowledged": 1, "resolved": 1}
-    assert stats["by_trigger"] == {"risk_level": 1, "density": 1, "surge": 1, "stagnation": 0}
+    assert stats["by_trigger"] == {
+        "risk_level": 1,
+        "density": 1,
+        "surge": 1,
+        "stagnation": 0,
+        "count_unreliable": 0,
+    }
     assert stats["unacknowledged"] == 1 == unacknowledged_count() and stats["unresolved"] == 2
     assert alert_statistics(Alert.objects.filter(level="CRITICAL"))["total"] == 1
 

@@ -16,10 +16,15 @@ def _levels(risk: float) -> str:
 @pytest.fixture(autouse=True)
 def _clean_shared_cache():
     """Throttle counters and metric partials live in Redis; each test starts without them."""
-    from crowdsafe.redis import get_redis
+    from crowdsafe.redis import get_redis, redis_key
 
     redis = get_redis()
-    for pattern in ("crowdsafe:*:throttle_login_127.0.0.1", "crowdsafe:*:metrics:partials:*"):
+    patterns = (
+        redis_key("*", "throttle_login_127.0.0.1"),
+        redis_key("*", "throttle_health_127.0.0.1"),
+        redis_key("*", "metrics", "partials", "*"),
+    )
+    for pattern in patterns:
         keys = list(redis.scan_iter(pattern, count=1000))
         if keys:
             redis.delete(*keys)

@@ -96,6 +96,8 @@ def test_start_needs_a_valid_source(api_as, operator_user, camera):
 def test_upload_a_real_video(api_as, operator_user, camera, vtest_avi, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     settings.UPLOAD_DIR = tmp_path / "uploads"
+    camera.source_type, camera.source = "file", ""  # an operator may not replace a live source
+    camera.save()
     with vtest_avi.open("rb") as handle:
         response = api_as(operator_user).post(
             f"/api/cameras/{camera.pk}/upload/", {"video": handle}, format="multipart"

@@ -212,7 +212,7 @@ def test_a_row_written_while_hours_are_computed_drops_them(camera, seed):
     selectors.metrics_summary(camera, start, start + timedelta(hours=3))  # stores 3 hours
     assert MetricHour.objects.filter(camera=camera, zone_key=0).count() == 3
     # A row that came in during the read, whose writer found nothing stored to drop yet.
-    late = start + timedelta(hours=1, minutes=5)
+    late = start + timedelta(hours=1, minutes=5, seconds=30)  # between seeded rows: one per second
     Metric.objects.create(camera=camera, timestamp=late, count=500, count_max=500)
     assert rollups.drop_written_since(camera.pk, None, newest) == 1
     assert rollups.drop_written_since(camera.pk, None, rollups.newest_row_id()) == 0

@@ -166,11 +166,11 @@ CASES = [
     ("post", "/api/settings/risk-thresholds/", ADMIN, 200, {}, lambda c: {"density_warning": 3.8}),
     ("get", "/api/system/stats/", VIEWER, 200, {}, None),
     ("get", "/api/system/logs/", ADMIN, 200, {}, None),
+    ("get", "/api/schema/", VIEWER, 200, {}, None),  # the map of the API is not public
 ]
 # Endpoints anyone may call, with what each caller gets.
 PUBLIC = [
     ("get", "/api/system/health/", 200, None),
-    ("get", "/api/schema/", 200, None),
     ("post", "/api/auth/login/", 400, {}),
     ("post", "/api/auth/refresh/", 400, {}),
     ("post", "/api/auth/logout/", 400, {}),
@@ -224,7 +224,11 @@ def test_public_endpoints(api_as, users, method, path, status, body):
 
 def test_health_shows_no_secrets(api_as):
     body = api_as(None).get("/api/system/health/").json()
-    assert set(body) == {"status", "database", "redis", "workers", "cameras_running", "checked_in_ms"}
+    assert set(body) == {
+        "status", "database", "redis", "workers", "cameras_running", "stream_slots", "notifications",
+        "checked_in_ms",
+    }
+    assert set(body["notifications"]) == {"sending", "reason", "detail", "last_sent_at", "last_failed_at"}
 
 
 def test_the_matrix_covers_every_endpoint():

@@ -201,7 +201,7 @@ def _seed_metrics(camera: Camera, hours: int = 3) -> None:
 
 def test_analytics_preset_redraws_and_exports_download(page, login, users, running_camera):
     _seed_metrics(running_camera)
-    login(users["viewer"]).goto("/analytics/")
+    login(users["operator"]).goto("/analytics/")  # exports are for operators
     canvas = page.locator("#chart-count")
     expect(canvas).to_have_attribute("data-drawn-at", re.compile(r"\d+"))
     # 24 h by default, averaged into 5-minute points: 3 h of data give 36 or 37 of them.

@@ -85,7 +85,7 @@ def test_tracker_yaml_is_ours_with_native_reid():
 
 
 def test_box_filters_scale_with_frame_size():
-    boxes = np.array([[0, 0, 10, 10], [0, 0, 10, 60], [0, 0, 100, 200]], float)
+    boxes = np.array([[50, 50, 60, 60], [50, 50, 60, 110], [50, 50, 150, 250]], float)  # clear of the edges
     small = filter_boxes(boxes, (640, 360), 1e-4, 5.0)  # 23 px² minimum
     assert small.tolist() == [True, False, True]
     big = filter_boxes(boxes, (3840, 2160), 1e-4, 5.0)  # 829 px² minimum

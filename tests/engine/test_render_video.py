@@ -204,6 +204,28 @@ def test_analyze_video_command(model_path, vtest_path, tmp_path):
     summary = json.loads(js.read_text())
     assert summary["frames"] == 12 and Path(summary["video"]).exists()
     assert "Annotated video" in proc.stdout
+    assert summary["tiling_mode"] == "auto"  # the default
+    series = summary["frames_series"]
+    assert [f["frame"] for f in series] == list(range(12))
+    assert series[1]["t"] == pytest.approx(1 / summary["source_fps"], abs=1e-3)  # the video's clock
+    assert all(f["count_quality"] in ("ok", "degraded", "unreliable") for f in series)
+    assert all(f["tiling"] == "off" or "x" in f["tiling"] for f in series)
+    assert sum(summary["quality_frames"].values()) == 12
+    # Tiling on every frame, and an input size the fixed 640 export cannot honour.
+    tiled = tmp_path / "tiled.json"
+    proc = _manage(
+        str(vtest_path), "--model", str(model_path), "--max-frames", "3", "--json", str(tiled),
+        "--tiling", "on", "--imgsz", "960", "--no-progress",
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(tiled.read_text())
+    assert summary["tiling_mode"] == "on" and summary["imgsz"] == 640
+    assert "960" in summary["imgsz_note"] and "960" in proc.stderr
+    grids = [f["tiling"] for f in summary["frames_series"]]
+    assert grids[0] == "3x2" and all("x" in g for g in grids), grids  # 384 px tiles at first
+    for flag, value in (("--tiling", "sometimes"), ("--imgsz", "100")):
+        bad = _manage(str(vtest_path), "--model", str(model_path), flag, value)
+        assert bad.returncode != 0 and "Traceback" not in bad.stderr and flag in bad.stderr
     bad = _manage(str(tmp_path / "nope.avi"), "--model", str(model_path))
     assert bad.returncode != 0
     assert "not found" in bad.stderr and "Traceback" not in bad.stderr

@@ -90,3 +90,75 @@ def test_login_page_and_sign_in(client, users):
     assert bad.status_code == 200 and b"errorlist" in bad.content
     good = client.post(reverse("login"), {"username": "victor_viewer", "password": "correct-horse-battery-9"})
     assert good.status_code == 302 and good["Location"] == reverse("dashboard")
+
+
+# --- the role matrix of the pages: every page x every role (and anonymous) -----------------------
+
+ANON, VIEW, OPER, ADMN = None, "viewer", "operator", "admin"
+_RANK = {VIEW: 1, OPER: 2, ADMN: 3}
+
+
+def _recording(camera, media) -> int:
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from cameras.models import Recording
+
+    rec = Recording(camera=camera, started_at=timezone.now())
+    rec.file.save("matrix.mp4", ContentFile(b"\x00\x00\x00\x18ftypmp42" + b"0" * 64))
+    return rec.pk
+
+
+# (method, url from the fixtures, minimum role, status for an allowed role)
+PAGE_CASES = [
+    ("get", lambda f: reverse("dashboard"), VIEW, 200),
+    ("get", lambda f: reverse("dashboard_grid"), VIEW, 200),
+    ("get", lambda f: reverse("dashboard_alerts"), VIEW, 200),
+    ("get", lambda f: reverse("cameras"), VIEW, 200),
+    ("get", lambda f: reverse("camera_detail", args=[f["camera"].pk]), VIEW, 200),
+    ("get", lambda f: reverse("camera_add"), ADMN, 200),
+    ("get", lambda f: reverse("camera_edit", args=[f["camera"].pk]), ADMN, 200),
+    ("get", lambda f: reverse("camera_zones", args=[f["camera"].pk]), ADMN, 200),
+    ("get", lambda f: reverse("camera_delete", args=[f["camera"].pk]), ADMN, 200),
+    ("post", lambda f: reverse("camera_stop", args=[f["camera"].pk]), OPER, 302),
+    ("get", lambda f: reverse("recordings"), VIEW, 200),
+    ("get", lambda f: reverse("recording_file", args=[f["recording"]]), OPER, 200),
+    ("get", lambda f: reverse("analytics"), VIEW, 200),
+    ("get", lambda f: reverse("analytics_export") + "?format=csv&preset=1h", OPER, 200),
+    ("get", lambda f: reverse("alerts"), VIEW, 200),
+    ("post", lambda f: reverse("alert_acknowledge", args=[f["alert"]().pk]), OPER, 302),
+    ("get", lambda f: reverse("settings"), ADMN, 200),
+    ("get", lambda f: reverse("users"), ADMN, 200),
+    ("get", lambda f: reverse("user_edit", args=[f["users"]["viewer"].pk]), ADMN, 200),
+    ("get", lambda f: reverse("logs"), ADMN, 200),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "minimum", "ok"), PAGE_CASES, ids=[f"{c[0]}-{i}" for i, c in
+                                                                              enumerate(PAGE_CASES)])
+def test_page_role_matrix(client, users, camera, make_alert, media, method, url, minimum, ok):
+    fixtures = {"camera": camera, "alert": make_alert, "users": users, "recording": _recording(camera, media)}
+    for role in (ANON, VIEW, OPER, ADMN):
+        client.logout()
+        if role is not None:
+            client.force_login(users[role])
+        target = url(fixtures)
+        response = getattr(client, method)(target)
+        if role is None:
+            assert response.status_code == 302 and response["Location"].startswith("/login/?next="), target
+        elif _RANK[role] < _RANK[minimum]:
+            assert response.status_code == 403, (role, target, response.status_code)
+        else:
+            assert response.status_code == ok, (role, target, response.status_code)
+
+
+def test_viewer_sees_no_export_or_playback_links(client_as, users, camera, media, seeded_metrics):
+    rec = _recording(camera, media)
+    client = client_as(users["viewer"])
+    analytics = client.get(reverse("analytics"), {"camera": camera.pk, "preset": "24h"}).content.decode()
+    assert reverse("analytics_export") not in analytics
+    for page in (reverse("recordings") + f"?play={rec}", reverse("camera_detail", args=[camera.pk])):
+        assert reverse("recording_file", args=[rec]) not in client.get(page).content.decode(), page
+    operator = client_as(users["operator"])
+    analytics = operator.get(reverse("analytics"), {"camera": camera.pk, "preset": "24h"}).content.decode()
+    assert reverse("analytics_export") in analytics

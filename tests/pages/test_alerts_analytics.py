@@ -108,7 +108,7 @@ MAGIC = [("csv", b"Timestamp,"), ("docx", b"PK"), ("pdf", b"%PDF"), ("md", b"#")
 
 @pytest.mark.parametrize("fmt,magic", MAGIC)
 def test_exports_download_files(client_as, users, seeded_metrics, fmt, magic):
-    response = client_as(users["viewer"]).get(reverse("analytics_export"), {"preset": "24h", "format": fmt})
+    response = client_as(users["operator"]).get(reverse("analytics_export"), {"preset": "24h", "format": fmt})
     assert response.status_code == 200
     body = b"".join(response.streaming_content) if response.streaming else response.content
     assert len(body) > 100 and magic in body[:200]
@@ -116,7 +116,7 @@ def test_exports_download_files(client_as, users, seeded_metrics, fmt, magic):
 
 
 def test_export_unknown_format_is_400(client_as, users, camera):
-    response = client_as(users["viewer"]).get(reverse("analytics_export"), {"format": "xls"})
+    response = client_as(users["operator"]).get(reverse("analytics_export"), {"format": "xls"})
     assert response.status_code == 400 and b"Unknown format" in response.content
 
 

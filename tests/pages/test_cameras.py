@@ -229,7 +229,7 @@ def test_recording_playback_supports_ranges(client_as, users, camera, media, hea
         camera=camera, file=f"recordings/{camera.pk}/a.mp4", started_at=timezone.now()
     )
     extra = {"HTTP_RANGE": header} if header else {}
-    response = client_as(users["viewer"]).get(reverse("recording_file", args=[rec.pk]), **extra)
+    response = client_as(users["operator"]).get(reverse("recording_file", args=[rec.pk]), **extra)
     assert response.status_code == status
     body = b"".join(response.streaming_content) if status in (200, 206) else b""
     if header == "bytes=0-9":
@@ -238,7 +238,7 @@ def test_recording_playback_supports_ranges(client_as, users, camera, media, hea
         assert body == bytes(range(251, 256))
     if not header:
         assert len(body) == 1024
-    listing = client_as(users["viewer"]).get(reverse("recordings") + f"?play={rec.pk}")
+    listing = client_as(users["operator"]).get(reverse("recordings") + f"?play={rec.pk}")
     assert listing.status_code == 200 and b"<video" in listing.content
 
 

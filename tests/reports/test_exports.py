@@ -60,7 +60,7 @@ def test_docx_report_content(api_as, operator_user, seeded):
     assert 20 <= len(data.rows) - 1 <= 50  # bounded: 5-minute averages
     assert len(document.inline_shapes) == 1  # the chart
     # Rows are tinted by their risk level.
-    critical = next(r for r in data.rows[1:] if r.cells[6].text == "CRITICAL")
+    critical = next(r for r in data.rows[1:] if r.cells[-1].text == "CRITICAL")
     assert 'w:fill="FFC8C8"' in critical.cells[0]._tc.xml
 
 
@@ -82,7 +82,10 @@ def test_markdown_report_content(api_as, operator_user, seeded, zone, seed):
     assert text.startswith("# CrowdSafe Analytics Report")
     assert "- **Zone:** Turnstiles" in text and "600 seconds of data" in text
     assert "![chart](data:image/png;base64," in text
-    assert "| Time | Count (avg) | Peak | Density (p/m²) | Speed (m/s) | Risk (%) | Risk level |" in text
+    assert (
+        "| Time | Count (avg) | Peak | Density (p/m²) | Speed (m/s) | Risk (%) | Count quality | Risk level |"
+        in text
+    )
 
 
 def test_unicode_camera_names_print(api_as, operator_user, camera, seed):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crowdsafe.redis import get_redis
+from crowdsafe.redis import get_redis, redis_key
 from tests.runtime.helpers import cut_clip
 
 
@@ -33,8 +33,8 @@ def _clean_live_state():
     redis = get_redis()
 
     def clean():
-        keys = list(redis.scan_iter("crowdsafe:camera:*")) + list(
-            redis.scan_iter("crowdsafe:worker-shutdown:*")
+        keys = list(redis.scan_iter(redis_key("camera", "*"))) + list(
+            redis.scan_iter(redis_key("worker-shutdown", "*"))
         )
         if keys:
             redis.delete(*keys)

@@ -64,6 +64,11 @@ def test_good_sources_are_normalised(settings):
         ("https://token@cams.example.com/a.m3u8?x=1", "https://***@cams.example.com/a.m3u8?x=1"),
         ("http://cam.local/video.mjpg", "http://cam.local/video.mjpg"),
         ("0", "0"),
+        (
+            "http://10.0.0.7/cgi?user=admin&pwd=s3cret&channel=2&token=t0k&api_key=k&sig=z",
+            "http://10.0.0.7/cgi?user=***&pwd=***&channel=2&token=***&api_key=***&sig=***",
+        ),
+        ("rtsp://u:s3cret@h/live?password=s3cret&subtype=0", "rtsp://u:***@h/live?password=***&subtype=0"),
     ],
 )
 def test_credentials_are_masked(url, shown):

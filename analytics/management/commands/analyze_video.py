@@ -8,8 +8,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics.engine import CameraGeometry, DetectorConfig, ModelLoadError
+from analytics.engine import CameraGeometry, DetectorConfig, EngineConfig, ModelLoadError
 from analytics.engine.offline import VideoSourceError, analyze_video
+from analytics.engine.tiling import TILING_MODES
 
 
 class Command(BaseCommand):
@@ -29,6 +30,18 @@ class Command(BaseCommand):
         parser.add_argument("--json", dest="json_path", help="write the JSON summary here")
         parser.add_argument("--area", type=float, default=100.0, help="monitored area in m²")
         parser.add_argument("--heatmap", action="store_true", help="draw the density heatmap")
+        parser.add_argument(
+            "--tiling",
+            choices=TILING_MODES,
+            default="auto",
+            help="sliced inference for small, distant people: off | on | auto (default)",
+        )
+        parser.add_argument(
+            "--imgsz",
+            type=int,
+            default=None,
+            help="detector input size (a multiple of 32; fixed-size exports keep their own)",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -38,10 +51,13 @@ class Command(BaseCommand):
             raise CommandError("--area must be positive")
         if options["max_frames"] is not None and options["max_frames"] <= 0:
             raise CommandError("--max-frames must be positive")
+        imgsz = options["imgsz"]
+        if imgsz is not None and (imgsz < 32 or imgsz > 4096 or imgsz % 32):
+            raise CommandError("--imgsz must be a multiple of 32 between 32 and 4096")
         det_cfg = DetectorConfig(
             model=options["model"] or getattr(settings, "CROWDSAFE_DETECTOR_MODEL", "yolo11s.pt"),
             device=options["device"] or getattr(settings, "CROWDSAFE_DETECTOR_DEVICE", "auto"),
-            imgsz=int(getattr(settings, "CROWDSAFE_DETECTOR_IMGSZ", 960)),
+            imgsz=imgsz or int(getattr(settings, "CROWDSAFE_DETECTOR_IMGSZ", 960)),
             conf=float(getattr(settings, "CROWDSAFE_DETECTOR_CONF", 0.25)),
             iou=float(getattr(settings, "CROWDSAFE_DETECTOR_IOU", 0.5)),
             allow_download=bool(getattr(settings, "CROWDSAFE_DETECTOR_ALLOW_DOWNLOAD", False)),
@@ -51,6 +67,7 @@ class Command(BaseCommand):
                 options["path"],
                 detector_config=det_cfg,
                 geometry=CameraGeometry(area_m2=options["area"]),
+                engine_config=EngineConfig(tiling=options["tiling"], imgsz=imgsz),
                 max_frames=options["max_frames"],
                 out_video=options["out"],
                 out_json=options["json_path"],
@@ -63,6 +80,9 @@ class Command(BaseCommand):
             raise CommandError(f"I/O error: {exc}") from exc
         brief = {k: summary[k] for k in ("frames", "processed_fps", "count", "unique_tracks")}
         brief["peak_level"] = summary["peak_level"]
+        brief["quality_frames"] = summary["quality_frames"]
+        if summary["imgsz_note"]:
+            self.stderr.write(summary["imgsz_note"])
         self.stdout.write(json.dumps(brief))
         if summary["video"]:
             self.stdout.write(f"Annotated video: {summary['video']} (codec {summary['codec']})")
