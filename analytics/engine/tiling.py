@@ -136,10 +136,10 @@ class TilingPolicy:
     """Per camera: when to tile, and how finely.
 
     ``on`` tiles every frame, ``off`` never. ``auto`` decides from what the camera sees: it
-    probes (one frame with tiles) only when the detector struggles on the full frame (many
-    small boxes, faint candidates, saturation, heavy overlap), at most every
-    ``trigger_gap_s`` of source time, and ``recheck_s`` after a probe that did not pay, so a
-    sparse, clear scene costs nothing. Tiling turns on when a probe's merged count beats the
+    probes (one frame with tiles) on the camera's first frame, then only when the detector
+    struggles on the full frame (many small boxes, faint candidates, saturation, heavy
+    overlap), and not within ``recheck_s`` of a probe that did not pay, so a sparse, clear
+    scene costs one tiled frame per start. Tiling turns on when a probe's merged count beats the
     full frame's own count clearly (≥ ``gain`` × and ≥ +``min_extra`` people); while on,
     every frame compares both (the full frame is in the batch), and tiling turns off when
     the smoothed gain falls under ``keep_gain``. While on, auto also tries tiles
@@ -175,7 +175,7 @@ class TilingPolicy:
         self._recent: float | None = None  # smoothed merged count at the current zoom
         self._ratio: float | None = None  # smoothed merged / full-frame count
         self._extra: float | None = None  # smoothed merged − full-frame count
-        self._probe_wanted = False
+        self._probe_wanted = mode == "auto"  # one look with tiles at start
         self._not_before: float | None = None  # no probe before this source time
         self._next_refine: float | None = None
 

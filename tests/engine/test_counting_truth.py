@@ -138,22 +138,25 @@ def test_tile_count_is_capped():
 
 def test_auto_policy_probes_only_when_the_detector_struggles():
     pol = TilingPolicy("auto", recheck_s=30.0)
-    for k in range(100):  # a sparse, clear scene: never a tiled frame
+    assert pol.decide(0.0).probe  # one look with tiles at start
+    pol.observe(0.0, n_full=6, n_tiled=6, struggling=False)
+    for k in range(1, 100):  # a sparse, clear scene: no other tiled frame
         assert not pol.decide(k * 0.1).tiles
         pol.observe(k * 0.1, n_full=6, n_tiled=None, struggling=False)
-    pol.observe(10.0, n_full=6, n_tiled=None, struggling=True)
-    assert pol.decide(10.1).probe
-    pol.observe(10.1, n_full=6, n_tiled=7, struggling=True)  # tiles do not pay
+    pol.observe(30.0, n_full=6, n_tiled=None, struggling=False)
+    assert not pol.decide(30.1).tiles
+    pol.observe(31.0, n_full=6, n_tiled=None, struggling=True)
+    assert pol.decide(31.1).probe  # the detector struggles: look again
+    pol.observe(31.1, n_full=6, n_tiled=7, struggling=True)  # tiles do not pay
     assert not pol.active
-    pol.observe(11.0, n_full=6, n_tiled=None, struggling=True)
-    assert not pol.decide(11.1).tiles  # no new probe within recheck_s of a failed one
-    pol.observe(40.2, n_full=6, n_tiled=None, struggling=True)
-    assert pol.decide(40.3).probe  # re-decides from time to time
+    pol.observe(32.0, n_full=6, n_tiled=None, struggling=True)
+    assert not pol.decide(32.1).tiles  # no new probe within recheck_s of a failed one
+    pol.observe(61.2, n_full=6, n_tiled=None, struggling=True)
+    assert pol.decide(61.3).probe  # re-decides from time to time
 
 
 def test_auto_policy_turns_on_when_tiles_pay_refines_and_turns_off():
     pol = TilingPolicy("auto", recheck_s=30.0)
-    pol.observe(0.0, n_full=10, n_tiled=None, struggling=True)
     pol.observe(0.1, n_full=10, n_tiled=30, struggling=True)
     assert pol.active and pol.decide(1.0).tiles and not pol.decide(1.0).probe
     refine = pol.decide(2.2)  # finer tiles are tried while on

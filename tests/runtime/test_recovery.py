@@ -139,7 +139,8 @@ def test_a_killed_pool_process_is_replaced_within_15_s(media_root, test_model, c
     assert worker.proc.pid != holder["pid"]
     assert times["running"] <= RECOVERY_LIMIT_S and times["rows"] <= RECOVERY_LIMIT_S, times
     recovering = [at for at, status in statuses if status == CameraStatus.RECOVERING]
-    assert recovering and recovering[0] < 3.0, statuses  # said at once, not after the lease expired
+    # Said at once (Celery's worker_lost_wait is 2 s; more under load), not at lease expiry (15 s).
+    assert recovering and recovering[0] < 7.0, statuses
     _assert_seconds_whole(camera)
 
 
