@@ -204,15 +204,13 @@ class PeopleDetector:
         new = _ios_any(f_box, p_box) <= MERGE_IOS
         f_box, f_conf, f_src = f_box[new], f_conf[new], f_src[new]
         trackable = f_conf >= TRACK_LOW_CONF
-        p_feats = None
-        if feats is not None and not len(f_box):
-            p_feats = feats[p_src]  # single pass: its indices are the pass's own
+        tracked_src = np.concatenate([p_src, f_src[trackable]])
         all_boxes = Detections(
             np.concatenate([p_box, f_box[trackable]]).astype(np.float32),
             np.concatenate([p_conf, f_conf[trackable]]).astype(np.float32),
-            p_feats,
+            None if feats is None else feats[tracked_src],  # single pass: indices are its own
         )
-        full_count = int(np.count_nonzero(src[p_src] == 0))
+        full_count = len(p_box)
         if plan is not None:
             full_mask = sure & (src == 0)
             full_count = int(
@@ -227,7 +225,7 @@ class PeopleDetector:
         return PeopleFound(
             boxes=all_boxes,
             n_sure=len(p_box),
-            at_input_scale=np.concatenate([scl[p_src], scl[f_src[trackable]]]),
+            at_input_scale=scl[tracked_src],
             extra_candidates=int(np.count_nonzero(~trackable)),
             saturated=any(len(d) >= 0.95 * limit for d in passes),
             tiled=plan is not None,
