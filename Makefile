@@ -19,12 +19,11 @@ $(STAMP): $(REQS)
 run: $(STAMP)
 	$(PY) -m crowdsafe.launcher
 
-## test: ruff, then the whole pytest suite (DATABASE_URL / REDIS_URL from the environment)
-# The chaos suite is not part of it yet: on a fresh database it queried the main database
-# instead of the test one (issue #11 left open); run it with `make chaos`.
+## test: ruff, the whole pytest suite, then the chaos suite (DATABASE_URL / REDIS_URL from the environment)
 test: $(STAMP)
 	$(PY) -m crowdsafe.testenv $(VENV)/bin/ruff check .
 	$(PY) -m crowdsafe.testenv $(PY) -m pytest $(PYTEST_ARGS)
+	$(MAKE) chaos
 
 ## chaos: faults injected into PostgreSQL, a private Redis, Celery workers and a runner (a few minutes)
 chaos: $(STAMP)

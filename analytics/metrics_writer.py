@@ -166,6 +166,10 @@ class MetricsWriter:
     # runner owns the camera now, so this writer drops its rows and writes nothing more.
     fence: Callable[[], bool] | None = None
     fenced: bool = False
+    # Called in the write's transaction with the new `written_until` (the runner stores a file's
+    # position there): rows and position commit together, so a crash between the two cannot
+    # leave rows whose position is unknown (the next runner started the file over).
+    on_written: Callable[[int], None] | None = None
 
     def add(self, result: Any) -> None:
         """Add one engine FrameResult (its `timestamp` is source seconds)."""
@@ -229,6 +233,8 @@ class MetricsWriter:
                                 self.camera_id, len(rows))
                     return 0
                 _insert(rows)
+                if self.on_written is not None and self._pending_until is not None:
+                    self.on_written(self._pending_until)
         except DatabaseError:  # a database blip (connection killed): the next flush retries them
             self._pending = rows + self._pending
             raise

@@ -85,11 +85,12 @@ class FramePipeline:
         record_fps: float,
         on_recording_error: Callable[[str | None], None],
         fence: Callable[[], bool] | None = None,
+        on_written: Callable[[int], None] | None = None,
     ) -> None:
         self.camera = camera
         self.engine = engine
         self.origin = origin  # UTC datetime of source time 0
-        self.metrics = MetricsWriter(camera.pk, origin, fence=fence)
+        self.metrics = MetricsWriter(camera.pk, origin, fence=fence, on_written=on_written)
         self.recorder = (
             BackgroundRecorder(SegmentRecorder(camera.pk, record_fps, on_error=on_recording_error))
             if conf.recordings_enabled()

@@ -1,10 +1,11 @@
 """How far a file camera's analysis got, so a runner started again resumes there.
 
 A worker restart (a deploy) or crash must not analyse a file from the start again: that would
-write its figures a second time under a new start time. The runner saves, on each heartbeat,
-the source second after the last metric row written and the file's time origin; a new runner
-for the same source skips to that second and keeps the origin, so rows continue where they
-stopped. Stopping the camera, finishing the file or changing the source forgets it.
+write its figures a second time under a new start time. Every metrics write stores, in its own
+transaction, the source second after its last row and the file's time origin (so no crash can
+leave rows whose position was not stored: the file then started over under a new origin); a
+new runner for the same source skips to that second and keeps the origin, so rows continue
+where they stopped. Stopping the camera, finishing the file or changing the source forgets it.
 
 It lives in the database (`FileProgress`), not in Redis: a Redis restart loses every key, and
 the file then started over at 0 with a new origin (figures written twice, a gap in the rows).

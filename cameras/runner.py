@@ -85,7 +85,6 @@ class CameraRunner:
         self.frames_seen = False
         self.parked_before: float | None = None  # backoff of this camera's last parking
         self.redis_down_since: float | None = None  # monotonic time of the first failed heartbeat
-        self.saved_until: float | None = None  # file position last stored (cameras.progress)
 
     def run(self) -> str:
         camera = Camera.objects.filter(pk=self.camera_id).first()
@@ -113,6 +112,7 @@ class CameraRunner:
         pipeline = FramePipeline(
             camera, engine, origin=origin, record_fps=record_fps, on_recording_error=self._recording_error,
             fence=self.lease.fence_check,
+            on_written=None if resolved.is_live else self._position_saver(camera.source, origin),
         )
         outcome = FAILED
         try:
@@ -172,7 +172,6 @@ class CameraRunner:
             pipeline.flush()
             if pipeline.fenced:
                 return LOST
-            self._save_progress(pipeline)
             if self._should_park():
                 return PARKED
         except DatabaseError as exc:  # a database blip: keep analysing, reconnect next beat
@@ -223,15 +222,14 @@ class CameraRunner:
         log.info("Camera %s resumes its file at %.0f s", camera.pk, saved.resume_s)
         return saved.origin
 
-    def _save_progress(self, pipeline: FramePipeline) -> None:
-        written = pipeline.metrics.written_until
-        if not isinstance(self.reader, FileReader) or written is None or written == self.saved_until:
-            return  # one database write per metrics flush, not per heartbeat
-        try:
-            progress.save(self.camera_id, pipeline.camera.source, progress.Progress(pipeline.origin, written))
-            self.saved_until = written
-        except DatabaseError as exc:  # a database blip costs at most a re-analysed stretch
-            log.warning("Camera %s: file position not saved: %s", self.camera_id, exc)
+    def _position_saver(self, source: str, origin: datetime) -> Callable[[int], None]:
+        """The file position, stored by each metrics write in its own transaction (rows and
+        position commit together: see MetricsWriter.on_written)."""
+
+        def save(written_until: int) -> None:
+            progress.save(self.camera_id, source, progress.Progress(origin, written_until))
+
+        return save
 
     def _should_park(self) -> bool:
         """A live source down for long (or again, after a parking) gives its slot back."""
@@ -294,9 +292,7 @@ class CameraRunner:
             set_status(self.camera_id, CameraStatus.RECONNECTING,
                        f"{detail} Stream slot given back; next try in {delay:.0f} s.")
             return
-        if outcome in (SHUTDOWN, FAILED):
-            self._save_progress(pipeline)  # the next runner goes on from here
-        else:
+        if outcome not in (SHUTDOWN, FAILED):  # else the next runner goes on from the last write
             progress.clear(self.camera_id)  # finished, stopped or a new source: start over next time
         elapsed = time.monotonic() - getattr(self, "loop_started", time.monotonic())
         rate = pipeline.frames / elapsed if elapsed > 0 else 0.0

@@ -3,7 +3,8 @@ the ASGI web server, Celery beat, a `default` worker and two `streams` workers, 
 default timings, and one file camera played in real time (a 8-minute video) through every
 fault: its rows are stamped with video seconds, so any second lost or written twice shows.
 
-Run it with `make chaos` (`pytest -m chaos tests/chaos`); the normal run leaves it out.
+Run it with `make chaos` (`pytest -m chaos tests/chaos`): a plain pytest run leaves it out, and
+`make test` (CI) runs it in a session of its own after the rest.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import override_settings
+from django.test.utils import setup_databases, teardown_databases
 
 from crowdsafe.redis import get_redis
 from tests.chaos.stack import DEFAULT_TIMINGS, RedisServer, start_beat, start_web
@@ -24,6 +27,38 @@ from tests.runtime.helpers import Worker, wait_for
 
 # Files play in real time, as a live source would; no recording (CPU for the faults, not x264).
 WORKER_ENV = {"CROWDSAFE_PACE_FILES": "true", "CROWDSAFE_RECORDINGS_ENABLED": "false"}
+
+# The database DATABASE_URL names (read before any fixture runs): the suite must never use it.
+MAIN_DATABASE = settings.DATABASES[DEFAULT_DB_ALIAS]["NAME"]
+
+
+def on_test_database() -> bool:
+    return connections[DEFAULT_DB_ALIAS].settings_dict["NAME"] != MAIN_DATABASE
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb, django_db_createdb):
+    """pytest-django's, plus the test database when it created none.
+
+    pytest-django creates a test database only for the aliases that the session's tests claim
+    (a `django_db` mark, or the `db` / `transactional_db` fixtures). The chaos tests claim none
+    on purpose: their scenarios share one state and run against live workers, so they can be
+    neither wrapped in a transaction nor flushed after each test. Run alone (`-m chaos`, as
+    `make chaos` and CI do), the session then had no test database at all, and the suite, its
+    workers and its final flush used the main database.
+    """
+    if on_test_database():  # another test of this session claimed it: pytest-django made it
+        yield
+        return
+    keepdb = django_db_keepdb and not django_db_createdb  # --reuse-db / --create-db, as pytest-django
+    with django_db_blocker.unblock():
+        created = setup_databases(verbosity=0, interactive=False, aliases={DEFAULT_DB_ALIAS},
+                                  serialized_aliases=set(), keepdb=keepdb)
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            teardown_databases(created, verbosity=0, keepdb=keepdb)
 
 
 @pytest.fixture(scope="module")
@@ -98,9 +133,12 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(django_db_setup, django_db_blocker, media_root, test_model, vtest_avi):
+def stack(request, django_db_blocker, media_root, test_model, vtest_avi):
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         pytest.skip("SKIPPED LOUDLY: the chaos suite needs PostgreSQL (DATABASE_URL=postgres://...)")
+    request.getfixturevalue("django_db_setup")  # after the skip: no test database made for nothing
+    # Its workers get database_url() and it flushes at the end: never the main database.
+    assert on_test_database(), f"the chaos suite would run on the main database {MAIN_DATABASE}"
     started = time.monotonic()
     stack = Stack(media_root)
     override = override_settings(**_stack_settings(stack.redis.url, media_root))

@@ -40,11 +40,22 @@ WS_RECOVERY_MAX_S = 5
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _seconds(camera: Camera) -> list[int]:
-    """Video seconds of the camera's rows (0 = the file's first second)."""
+def _offsets(camera: Camera) -> list[float]:
+    """Seconds from the camera's first row to each of its rows."""
     stamps = list(Metric.objects.filter(camera=camera, zone=None).order_by("timestamp")
                   .values_list("timestamp", flat=True))
-    return [round((t - stamps[0]).total_seconds()) for t in stamps] if stamps else []
+    return [(t - stamps[0]).total_seconds() for t in stamps]
+
+
+def _seconds(camera: Camera) -> list[int]:
+    """Video seconds of the camera's rows (0 = the file's first second)."""
+    return [round(offset) for offset in _offsets(camera)]
+
+
+def _off_origin(camera: Camera) -> list[float]:
+    """Rows not a whole number of seconds after the first: written on another time origin (a
+    runner that started the file over), which rounding to seconds would hide."""
+    return [offset for offset in _offsets(camera) if abs(offset - round(offset)) > 0.001]
 
 
 def _last_second(camera: Camera) -> int:
@@ -172,11 +183,14 @@ def _finish(stack, world, name: str, result: dict) -> None:
     result["answers"] = prober.summary(name)
     result["missing_seconds"] = _missing(camera)
     result["duplicate_seconds"] = len(_duplicates(camera))
+    result["rows_off_origin"] = len(_off_origin(camera))
     result["video_second"] = _last_second(camera)
     stack.results[name] = result
     prober.scenario = "between"
     assert result["duplicate_seconds"] == 0, _duplicates(camera)
+    # A file source loses nothing during an outage: any missing second is a gap beyond it.
     assert result["missing_seconds"] == [], "seconds lost"
+    assert result["rows_off_origin"] == 0, _off_origin(camera)[:10]
     assert not prober.failures(name), prober.failures(name)
 
 
