@@ -73,6 +73,7 @@ class PeopleFound:
     grid: tuple[int, int]
     full_frame_count: int  # what the full frame alone found (after filters)
     frame_size: tuple[int, int] = (0, 0)
+    resolution_checked: bool = False  # auto saw lately that finer tiles find nobody more
 
     def confirm(self, ids: np.ndarray) -> tuple[Detections, np.ndarray, DetectionEvidence]:
         """People (sure, and faint ones with a track), their track IDs, and the evidence."""
@@ -83,7 +84,9 @@ class PeopleFound:
         unmatched = int(np.count_nonzero(~keep))
         evidence = DetectionEvidence(
             count=len(people),
-            candidates=unmatched + self.extra_candidates,
+            candidates=unmatched,
+            weak=self.extra_candidates,
+            resolution_checked=self.resolution_checked,
             heights_at_input=heights,
             max_iou=max_iou_per_box(people.xyxy),
             saturated=self.saturated,
@@ -232,6 +235,7 @@ class PeopleDetector:
             grid=plan.grid if plan is not None else (1, 1),
             full_frame_count=full_count,
             frame_size=size,
+            resolution_checked=self.policy.resolution_checked(t),
         )
 
     def observe(self, found: PeopleFound, t: float, struggling: bool) -> None:

@@ -11,9 +11,12 @@ A low count then reads SAFE. Two kinds of evidence, both cheap:
   overlap, the detector's box limit reached, and many person-like candidates below the
   confidence threshold (people it sees but cannot confirm: the typical packed crowd).
 
-The undercount factor is a rough, stated estimate: the confirmed count plus half of the
-unconfirmed candidates, over the confirmed count. It is only reported when the count is not
-``ok``.
+The undercount estimate is rough and stated: the confirmed count plus each unconfirmed box
+weighted by how often such boxes were people on the hand-counted dev set
+(``../shared/data/crowd-counts``: about half of the faint boxes between the tracker's low
+threshold and the camera's confidence, about a fifth of the weaker ones). When it says at
+least 15 % more people are there than counted, the count is ``degraded`` ("faint"); at half
+as many again, ``unreliable``. The factor is only reported when the count is not ``ok``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,10 @@ from .results import CountQuality
 THUMB_WIDTH = 320  # image checks run on a thumbnail this wide
 SHIFT_WIDTH = 128  # global-shift check on a smaller one
 SMALL_AT_INPUT_FACTOR = 1.5  # a box under 1.5 × the detector's floor height is "small"
-CANDIDATE_WEIGHT = 0.5  # share of unconfirmed candidates counted as people in the estimate
+FAINT_WEIGHT = 0.5  # share of faint, unconfirmed boxes that were people on the dev set
+WEAK_WEIGHT = 0.2  # the same for the weaker boxes (below the tracker's low threshold)
+FAINT_DEGRADED = 0.15  # estimate this share above the count: degraded
+FAINT_UNRELIABLE = 0.5  # ... and this share above it: unreliable
 SATURATED_COVERAGE = 0.5  # boxes covering half the frame: a packed view
 
 
@@ -102,7 +108,9 @@ class ViewMeter:
         if self._ref is None or self._ref_t is None or t < self._ref_t:
             self._ref, self._ref_t = cur, t
             return False
-        (dx, dy), _ = cv2.phaseCorrelate(self._ref, cur, self._window)
+        # Copies: OpenCV applies the window to float32 inputs in place, which wore the
+        # reference away frame by frame (and a worn reference read as a camera move).
+        (dx, dy), _ = cv2.phaseCorrelate(self._ref.copy(), cur.copy(), self._window)
         moved = float(np.hypot(dx, dy)) > self.moved_frac * sw
         if not moved and t - self._ref_t >= self.reference_every_s:
             self._ref, self._ref_t = cur, t  # a still camera refreshes its reference
@@ -114,11 +122,18 @@ class DetectionEvidence:
     """What a frame's detections tell about the count (see ``assess_detections``)."""
 
     count: int  # confirmed people (after filters)
-    candidates: int  # person-like boxes below the confidence threshold (merged, filtered)
+    candidates: int  # faint boxes (tracker's low threshold up to the confidence), unconfirmed
     heights_at_input: np.ndarray  # (count,) box heights at the network input, px
     max_iou: np.ndarray  # (count,) largest IoU of each box with another box
     saturated: bool  # a pass returned its box limit
     coverage: float = 0.0  # share of the frame inside someone's box
+    weak: int = 0  # person-like boxes fainter still (below the tracker's low threshold)
+    resolution_checked: bool = False  # finer tiles were tried lately and found nobody more
+
+    @property
+    def expected_missed(self) -> float:
+        """People the unconfirmed boxes probably are (dev-set calibration, see the module)."""
+        return FAINT_WEIGHT * self.candidates + WEAK_WEIGHT * self.weak
 
 
 def box_coverage(xyxy: np.ndarray, frame_size: tuple[int, int], cell: int = 8) -> float:
@@ -164,25 +179,24 @@ def assess_detections(ev: DetectionEvidence, min_person_px: float) -> tuple[list
         reasons.append("saturated")
     if n >= 5:
         small = np.mean(ev.heights_at_input < SMALL_AT_INPUT_FACTOR * min_person_px)
-        if small >= 0.4:
+        if small >= 0.4 and not ev.resolution_checked:
             reasons.append("small_boxes")
         if np.mean(ev.max_iou >= 0.3) >= 0.3:
             reasons.append("overlap")
-    # Many faint person-like shapes against few confirmed people: a crowd the detector sees
-    # but cannot resolve (the packed stand, the distant concourse).
-    faint = ev.candidates >= 10 and ev.candidates >= 1.0 * max(n, 1)
+    # Many unconfirmed person-like boxes against the confirmed people: a crowd the detector
+    # sees but cannot resolve (the packed stand, the distant concourse).
+    missed = ev.expected_missed
+    faint = missed >= max(3.0, FAINT_DEGRADED * n)
     if faint:
         reasons.append("faint")
-    unreliable = "saturated" in reasons or (faint and ev.candidates >= 2.0 * max(n, 1))
+    unreliable = "saturated" in reasons or (faint and missed >= max(5.0, FAINT_UNRELIABLE * n))
     return reasons, unreliable
 
 
 def undercount_estimate(ev: DetectionEvidence) -> tuple[float | None, int | None]:
-    """(true/confirmed ratio, estimated people) from the unconfirmed candidates: a rough,
-    stated estimate; (None, None) without candidates, no ratio with nobody confirmed."""
-    if ev.candidates <= 0:
-        return None, None
-    estimated = round(ev.count + CANDIDATE_WEIGHT * ev.candidates)
+    """(true/confirmed ratio, estimated people) from the unconfirmed boxes: a rough, stated
+    estimate; (None, None) when it adds nobody, no ratio with nobody confirmed."""
+    estimated = round(ev.count + ev.expected_missed)
     if estimated <= ev.count:
         return None, None
     return (round(estimated / ev.count, 2) if ev.count else None), estimated

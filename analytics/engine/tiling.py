@@ -88,8 +88,10 @@ def merge_boxes(
 
     ``source`` says which pass (0 = full frame, k = tile k) found each box. A lower-scored box
     overlapping a kept one by more than ``ios`` (intersection over the smaller box) from
-    another pass is merged into it (union box, the higher score). Returns the merged boxes,
-    scores and, per merged box, the index of the box it was kept from.
+    another pass is merged into it (union box, the higher score), unless another pass found
+    two or more people inside it: then it was a box around a group, and that pass's boxes
+    are kept instead. Returns the merged boxes, scores and, per merged box, the index of the
+    box it was kept from.
     """
     n = len(conf)
     if n == 0:
@@ -101,26 +103,55 @@ def merge_boxes(
     out_box: list[np.ndarray] = []
     out_conf: list[float] = []
     out_idx: list[int] = []
+
+    def emit(box: np.ndarray, j: int) -> None:
+        out_box.append(box.astype(np.float64))
+        out_conf.append(float(conf[j]))
+        out_idx.append(int(j))
+
     for keep, merged in groups.items():
+        members = [keep, *merged]
+        per_source = np.bincount(source[members])
+        busiest = int(np.argmax(per_source))
+        group_box = per_source[busiest] >= 2 and busiest != source[keep]
+        if group_box and _apart(xyxy, members, source, busiest, ios):
+            # The kept box holds several people that another pass told apart (a coarse box
+            # around a group): the pass that separated them is right, one box each.
+            for j in members:
+                if source[j] == busiest:
+                    emit(xyxy[j], j)
+            continue
         box = xyxy[keep].astype(np.float64).copy()
         for j in merged:
             if source[j] == source[keep]:
                 # Same pass: its own NMS kept both, so they are two (overlapping) people.
-                out_box.append(xyxy[j].astype(np.float64))
-                out_conf.append(float(conf[j]))
-                out_idx.append(int(j))
+                emit(xyxy[j], j)
                 continue
             box[:2] = np.minimum(box[:2], xyxy[j, :2])
             box[2:] = np.maximum(box[2:], xyxy[j, 2:])
-        out_box.append(box)
-        out_conf.append(float(conf[keep]))
-        out_idx.append(int(keep))
+        emit(box, keep)
     order = np.argsort(out_idx)
     return (
         np.asarray(out_box, np.float32).reshape(-1, 4)[order],
         np.asarray(out_conf, np.float32)[order],
         np.asarray(out_idx, np.int64)[order],
     )
+
+
+def _apart(xyxy: np.ndarray, members: list[int], source: np.ndarray, pass_id: int, ios: float) -> bool:
+    """Whether the boxes of one pass in a merge group are different people: none lies
+    mostly inside another (NMS keeps a torso box inside its person's box; that is one)."""
+    idx = [j for j in members if source[j] == pass_id]
+    boxes = xyxy[idx].astype(np.float64)
+    x1 = np.maximum(boxes[:, None, 0], boxes[None, :, 0])
+    y1 = np.maximum(boxes[:, None, 1], boxes[None, :, 1])
+    x2 = np.minimum(boxes[:, None, 2], boxes[None, :, 2])
+    y2 = np.minimum(boxes[:, None, 3], boxes[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    over_smaller = inter / np.maximum(np.minimum(area[:, None], area[None, :]), 1e-9)
+    np.fill_diagonal(over_smaller, 0.0)
+    return bool(over_smaller.max() <= ios)
 
 
 @dataclass
@@ -153,6 +184,7 @@ class TilingPolicy:
     refine_every_s = 2.0  # while refining pays, the next step follows soon
     keep_gain = 1.1
     smoothing = 0.2  # weight of the newest tiled frame in the smoothed gain
+    checked_for = 4  # a probe that found no gain vouches for the full frame this many rechecks
 
     def __init__(
         self,
@@ -178,6 +210,15 @@ class TilingPolicy:
         self._probe_wanted = mode == "auto"  # one look with tiles at start
         self._not_before: float | None = None  # no probe before this source time
         self._next_refine: float | None = None
+        self._checked_at: float | None = None  # source time auto last found no gain in tiles
+
+    def resolution_checked(self, t: float) -> bool:
+        """Whether auto has lately (within ``checked_for`` × ``recheck_s``) seen that finer
+        tiles find no more people: small boxes are then the scene's own people, not a sign
+        of smaller ones the detector misses. Past that, small boxes count again and make
+        auto probe anew."""
+        at = self._checked_at
+        return at is not None and at <= t <= at + self.checked_for * self.recheck_s
 
     def reset(self) -> None:
         self.__init__(self.mode, self.recheck_s, self.gain, self.min_extra, self.trigger_gap_s)  # type: ignore[misc]
@@ -252,3 +293,4 @@ class TilingPolicy:
         self._next_refine = None
         self._probe_wanted = False
         self._not_before = t + self.recheck_s
+        self._checked_at = t

@@ -3,6 +3,7 @@ Helbing's crowd pressure (issue #10). Pure functions first, then the real detect
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -110,6 +111,33 @@ def test_full_frame_box_and_its_tile_box_merge_but_two_people_of_one_pass_do_not
     assert len(boxes) == 2 and sorted(kept.tolist()) == [0, 2]
 
 
+def test_a_coarse_box_around_a_group_gives_way_to_the_people_a_tile_told_apart():
+    xyxy = np.array(
+        [
+            [100, 100, 220, 300],  # full frame, high score: one loose box around two people
+            [102, 104, 158, 296],  # tile 2: the left one
+            [160, 102, 218, 298],  # tile 2: the right one
+        ],
+        np.float32,
+    )
+    boxes, _, kept = merge_boxes(xyxy, np.array([0.9, 0.6, 0.5], np.float32), np.array([0, 2, 2]))
+    assert sorted(kept.tolist()) == [1, 2]
+    assert boxes.tolist() == xyxy[1:].tolist()  # the tile's boxes as found, not a union
+
+
+def test_a_torso_box_inside_its_person_is_no_group():
+    xyxy = np.array(
+        [
+            [100, 100, 160, 300],  # full frame: the person
+            [101, 101, 159, 299],  # tile 1: the same person
+            [104, 104, 156, 200],  # tile 1: their upper body (NMS kept it: IoU < 0.5)
+        ],
+        np.float32,
+    )
+    boxes, _, kept = merge_boxes(xyxy, np.array([0.9, 0.6, 0.5], np.float32), np.array([0, 1, 1]))
+    assert kept.tolist() == [0]  # one person, the full frame's box
+
+
 @pytest.mark.parametrize(
     ("frame", "person_px"),
     [((640, 360), 16.0), ((1920, 1080), 70.0), ((1280, 720), 30.0)],
@@ -210,6 +238,36 @@ def test_view_meter_flags_blur_dark_obstructed_and_a_moved_camera():
     assert meter.check(frame, 1.5).reasons == ()
 
 
+def test_people_walking_through_a_still_view_do_not_read_as_a_camera_move(vtest_path):
+    # vtest.avi: a fixed camera, up to a dozen people crossing it for 30 s. (OpenCV's phase
+    # correlation windowed the reference in place, wearing it away: read as a move at 5 s.)
+    cap = cv2.VideoCapture(str(vtest_path))
+    meter = ViewMeter()
+    moved = []
+    for k in range(300):
+        ok, frame = cap.read()
+        assert ok
+        if "camera_moved" in meter.check(frame, k / 10).reasons:
+            moved.append(k)
+    cap.release()
+    assert moved == []
+    # ... while the same view shifted by 40 px is one.
+    assert "camera_moved" in meter.check(np.roll(frame, 40, axis=1), 30.0).reasons
+
+
+def test_small_boxes_stop_counting_against_the_count_once_tiles_found_nobody_more():
+    ev = dict(heights_at_input=np.full(10, 45.0), max_iou=np.zeros(10), saturated=False)
+    assert count_quality(None, DetectionEvidence(10, 0, **ev), 40.0).reasons == ["small_boxes"]
+    checked = DetectionEvidence(10, 0, **ev, resolution_checked=True)
+    assert count_quality(None, checked, 40.0).level == "ok"
+    policy = TilingPolicy("auto", recheck_s=30.0)
+    assert not policy.resolution_checked(0.0)
+    policy.decide(0.0)
+    policy.observe(0.0, n_full=10, n_tiled=10, struggling=True)  # the probe: no gain
+    assert policy.resolution_checked(1.0) and policy.resolution_checked(119.0)
+    assert not policy.resolution_checked(121.0)  # stale: small boxes count again, auto re-probes
+
+
 def evidence(count: int, candidates: int, small_share: float = 0.0, saturated=False) -> DetectionEvidence:
     heights = np.full(count, 100.0)
     heights[: int(round(count * small_share))] = 30.0
@@ -233,6 +291,21 @@ def test_quality_levels_and_the_undercount_estimate():
     packed_view = DetectionEvidence(150, 20, np.full(150, 100.0), np.zeros(150), False, coverage=0.9)
     q = count_quality(None, packed_view, 40.0)
     assert q.level == "unreliable" and "saturated" in q.reasons and q.estimated_count == 160
+
+
+def test_unconfirmed_boxes_count_by_how_often_they_were_people():
+    # Half of the faint boxes and a fifth of the weaker ones (the dev set's calibration).
+    plaza_like = DetectionEvidence(25, 12, np.full(25, 100.0), np.zeros(25), False, weak=4)
+    q = count_quality(None, plaza_like, 40.0)
+    assert (q.level, q.reasons, q.estimated_count) == ("degraded", ["faint"], 32)
+    assert q.undercount_factor == pytest.approx(32 / 25, abs=0.01)
+    # A clear street: a few unconfirmed boxes are noise, not a hidden crowd.
+    street_like = DetectionEvidence(38, 4, np.full(38, 100.0), np.zeros(38), False, weak=9)
+    assert count_quality(None, street_like, 40.0).level == "ok"
+    # Weak boxes alone need to be many before they say anything.
+    assert count_quality(None, evidence(30, 0), 40.0).level == "ok"
+    weak_only = DetectionEvidence(10, 0, np.full(10, 100.0), np.zeros(10), False, weak=40)
+    assert count_quality(None, weak_only, 40.0).level == "unreliable"
 
 
 def test_box_coverage_is_the_share_of_the_frame_under_boxes():
