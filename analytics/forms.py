@@ -1,9 +1,15 @@
-"""The analytics page's selector: camera, zone, a preset or a custom range, and the bucket."""
+"""The analytics page's query: camera, zone, a preset or a custom range, and the bucket.
+
+A valid form holds everything the selectors take: `cleaned_data["camera"]`, `["zone"]` and
+the resolved UTC range in `["range_start"]` / `["range_end"]`.
+"""
 
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 
+from analytics.ranges import resolve_range
 from cameras.models import Camera, Zone
 from crowdsafe.inputs import parse_id
 
@@ -26,6 +32,9 @@ class AnalyticsForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # The range's error when every field was fine but the range was not (the export
+        # answers it as plain text).
+        self.range_error: ValidationError | None = None
         camera_id = self.data.get("camera") or self.initial.get("camera")
         camera_id = getattr(camera_id, "pk", camera_id)
         camera_pk = parse_id(str(camera_id or ""))
@@ -36,12 +45,19 @@ class AnalyticsForm(forms.Form):
         data = super().clean()
         preset = data.get("preset") or ("custom" if data.get("start") or data.get("end") else "24h")
         data["preset"] = preset
+        data["bucket"] = data.get("bucket") or "auto"
         if preset == "custom" and not data.get("start"):
             self.add_error("start", "Choose the start of the custom range.")
+        if not self.errors:  # the range is checked once every field is valid
+            try:
+                data["range_start"], data["range_end"] = resolve_range(*self.range_args())
+            except ValidationError as exc:
+                self.range_error = exc
+                self.add_error(None, exc)  # each message on its field (preset, start or end)
         return data
 
     def range_args(self) -> tuple[str | None, object, object]:
-        """(preset, start, end) for analytics.selectors.resolve_range."""
+        """(preset, start, end) for analytics.ranges.resolve_range."""
         data = self.cleaned_data
         if data["preset"] != "custom":
             return data["preset"], None, None

@@ -108,7 +108,7 @@ class MetricHour(models.Model):
     """One sealed UTC hour of a camera's (or a zone's) Metric rows, as 15-minute partial sums.
 
     Derived data, kept by `analytics.rollups`: long ranges read 24 of these a day instead of
-    86,400 rows. Written when an hour is first read (or by the warm-up task); dropped when
+    86,400 rows. Written by the sealing task once the hour is over (never by a read); dropped when
     rows are written into an hour late, so it is recomputed from the rows.
     """
 

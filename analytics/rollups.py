@@ -1,6 +1,7 @@
 """Hourly rollups of Metric rows in the database (see `analytics.models.MetricHour`).
 
-The selectors compose long ranges from them; every writer of Metric rows calls
+Stored by `analytics.services.seal_metric_hours` (a beat task) once an hour is sealed; the
+selectors compose long ranges from them and never write. Every writer of Metric rows calls
 `rows_written()` so an hour that was already rolled up is recomputed from its rows.
 """
 
@@ -32,8 +33,16 @@ def load(camera_id: int, zone_id: int | None, first: datetime, last: datetime) -
     }
 
 
+def stored_hours(camera_id: int, zone_id: int | None, first: datetime, last: datetime) -> set[datetime]:
+    """Starts of the stored hours in [first, last], without loading their partials."""
+    rows = MetricHour.objects.filter(
+        camera_id=camera_id, zone_key=_zone_key(zone_id), hour__gte=first, hour__lte=last
+    ).values_list("hour", flat=True)
+    return {hour.astimezone(UTC) for hour in rows}
+
+
 def store(camera_id: int, zone_id: int | None, hours: HourPartials) -> None:
-    """Keep computed hours (empty ones too, so they are not read again)."""
+    """Keep computed hours (empty ones too, so they are not computed again)."""
     MetricHour.objects.bulk_create(
         [
             MetricHour(
@@ -44,7 +53,7 @@ def store(camera_id: int, zone_id: int | None, hours: HourPartials) -> None:
             )
             for hour, parts in hours.items()
         ],
-        ignore_conflicts=True,  # another request stored the same hour meanwhile
+        ignore_conflicts=True,  # another sealing run stored the same hour meanwhile
         batch_size=500,
     )
 

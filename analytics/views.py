@@ -1,6 +1,7 @@
 """Analytics page: history charts, summary cards, raw rows and exports for a camera or zone.
 
-Figures come from `analytics.selectors` (down-sampled history, cached partial aggregates);
+The form parses the query (camera, zone, range, bucket); the figures come from
+`analytics.presenters` over the selectors (down-sampled history, stored hourly partials);
 the charts are drawn by Chart.js from a JSON island the page renders, so a preset or a
 custom range is one htmx request that returns the whole results block.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -20,9 +20,10 @@ from django.views.decorators.http import require_GET
 
 from accounts.permissions import role_required
 from accounts.roles import Role
+from analytics import presenters, selectors
 from analytics.forms import EXPORT_FORMATS, AnalyticsForm
 from cameras.models import Camera
-from crowdsafe.views import apply_validation_error, render_page
+from crowdsafe.views import render_page
 
 CHART_POINTS = 500
 RAW_PAGE_SIZE = 50
@@ -53,24 +54,20 @@ def chart_series(rows: list[dict], bucketed: bool, span_s: float) -> dict[str, l
 
 
 def raw_rows(camera: Camera, start: datetime, end: datetime, zone=None):
-    from analytics.selectors import metrics_queryset
-
-    return metrics_queryset(camera, start, end, zone=zone).order_by("-timestamp")
+    return selectors.metrics_queryset(camera, start, end, zone=zone).order_by("-timestamp")
 
 
 def analytics_results(form: AnalyticsForm, page_number: str | None) -> dict[str, Any]:
-    """Everything the results block shows; raises ValidationError on a bad range."""
-    from analytics.selectors import metrics_aggregate, metrics_history, metrics_summary, resolve_range
-
-    camera, zone = form.cleaned_data["camera"], form.cleaned_data.get("zone")
-    start, end = resolve_range(*form.range_args())
-    bucket = form.cleaned_data.get("bucket") or "auto"
+    """Everything the results block shows (of a valid form)."""
+    data = form.cleaned_data
+    camera, zone, start, end = data["camera"], data.get("zone"), data["range_start"], data["range_end"]
+    bucket = data["bucket"]
     if bucket == "auto":
-        rows = metrics_history(camera, start, end, zone=zone, max_points=CHART_POINTS)
+        rows = presenters.metrics_history(camera, start, end, zone=zone, max_points=CHART_POINTS)
     else:
-        rows = metrics_aggregate(camera, start, end, bucket=bucket, zone=zone)
+        rows = presenters.metrics_aggregate(camera, start, end, bucket=bucket, zone=zone)
     series = chart_series(rows, bucket != "auto", (end - start).total_seconds())
-    summary = metrics_summary(camera, start, end, zone=zone)
+    summary = presenters.metrics_summary(camera, start, end, zone=zone)
     return {
         "camera": camera,
         "zone": zone,
@@ -84,11 +81,9 @@ def analytics_results(form: AnalyticsForm, page_number: str | None) -> dict[str,
 
 def raw_page(form: AnalyticsForm, page_number: str | None):
     """One page of stored rows, newest first (loaded only when the table is opened)."""
-    from analytics.selectors import resolve_range
-
-    start, end = resolve_range(*form.range_args())
-    camera, zone = form.cleaned_data["camera"], form.cleaned_data.get("zone")
-    return Paginator(raw_rows(camera, start, end, zone), RAW_PAGE_SIZE).get_page(page_number)
+    data = form.cleaned_data
+    rows = raw_rows(data["camera"], data["range_start"], data["range_end"], data.get("zone"))
+    return Paginator(rows, RAW_PAGE_SIZE).get_page(page_number)
 
 
 def _bound_form(request: HttpRequest) -> AnalyticsForm | None:
@@ -112,13 +107,10 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
     raw = bool(request.htmx and request.htmx.target == "raw-table")
     if form is not None:
         if form.is_valid():
-            try:
-                if raw:
-                    context["page"] = raw_page(form, request.GET.get("page"))
-                else:
-                    context.update(analytics_results(form, request.GET.get("page")))
-            except ValidationError as exc:
-                apply_validation_error(form, exc, {"interval": "bucket"})
+            if raw:
+                context["page"] = raw_page(form, request.GET.get("page"))
+            else:
+                context.update(analytics_results(form, request.GET.get("page")))
         if form.errors:
             status = 400
         query = request.GET.copy()
@@ -135,20 +127,17 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
 @role_required(Role.OPERATOR)  # exports are operator-only, as in the API
 def analytics_export(request: HttpRequest) -> HttpResponse:
     """A CSV, DOCX, PDF or Markdown report of the selected range (built by `reports`)."""
-    from analytics.selectors import resolve_range
-
     fmt = request.GET.get("format", "")
     form = _bound_form(request)
     if fmt not in EXPORT_FORMATS:
         return _bad_request(f"Unknown format '{fmt}'; use csv, docx, pdf or md.")
     if form is None or not form.is_valid():
+        if form is not None and form.range_error is not None:  # the fields were fine, the range not
+            return _bad_request(" ".join(form.range_error.messages))
         errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in (form.errors.items() if form else []))
         return _bad_request(errors or "No camera to export.")
-    try:
-        start, end = resolve_range(*form.range_args())
-    except ValidationError as exc:
-        return _bad_request(" ".join(exc.messages))
-    return build_export(form.cleaned_data["camera"], start, end, fmt, form.cleaned_data.get("zone"))
+    data = form.cleaned_data
+    return build_export(data["camera"], data["range_start"], data["range_end"], fmt, data.get("zone"))
 
 
 def _bad_request(message: str) -> HttpResponse:

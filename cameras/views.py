@@ -243,7 +243,7 @@ def _back(request: HttpRequest, camera: Camera) -> str:
 
 def live_chart_seed(camera: Camera) -> list[dict[str, Any]]:
     """The last minutes of stored metrics, so the live chart does not start empty."""
-    from analytics.selectors import metrics_history
+    from analytics.presenters import metrics_history
 
     end = timezone.now()
     rows = metrics_history(camera, end - timedelta(minutes=LIVE_CHART_MINUTES), end, max_points=300)

@@ -30,7 +30,8 @@ app.conf.beat_schedule = {
     "reconcile-cameras": {"task": "cameras.tasks.reconcile_cameras", "schedule": 5.0},
     "purge-old-recordings": {"task": "cameras.tasks.purge_old_recordings", "schedule": 3600.0},
     "purge-old-data": {"task": "crowdsafe.tasks.purge_old_data", "schedule": 3600.0},
-    "warm-metric-partials": {"task": "reports.tasks.warm_metric_partials", "schedule": 600.0},
+    # Hourly rollups of metrics, stored once an hour is sealed (reads never write them).
+    "seal-metric-hours": {"task": "analytics.tasks.seal_metric_hours", "schedule": 600.0},
 }
 app.autodiscover_tasks()
 

@@ -1,4 +1,4 @@
-"""The content every report format shares, built once from the metrics selectors.
+"""The content every report format shares, built once from the metrics figures.
 
 Long ranges are averaged into at most `max_rows` table rows and `CHART_POINTS` chart points,
 so the size of a report (and the memory to build it) does not grow with the range.
@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from analytics import selectors
+from analytics import presenters, selectors
 
 CHART_POINTS = 400
 LEVEL_COLOURS = {  # row tints, as the original's PDF
@@ -131,11 +131,11 @@ def _resolution(step: int) -> str:
 
 
 def build_report(camera, start: datetime, end: datetime, *, zone=None, max_rows: int = 500) -> ReportData:
-    summary = selectors.metrics_summary(camera, start, end, zone=zone)
-    rows = selectors.metrics_history(camera, start, end, zone=zone, max_points=max_rows)
+    summary = presenters.metrics_summary(camera, start, end, zone=zone)
+    rows = presenters.metrics_history(camera, start, end, zone=zone, max_points=max_rows)
     chart = rows
     if selectors.history_step(start, end, CHART_POINTS) != selectors.history_step(start, end, max_rows):
-        chart = selectors.metrics_history(camera, start, end, zone=zone, max_points=CHART_POINTS)
+        chart = presenters.metrics_history(camera, start, end, zone=zone, max_points=CHART_POINTS)
     return ReportData(
         title=TITLE,
         camera_name=camera.name,

@@ -1,8 +1,19 @@
+"""Query serializers (parse and validate a request) and the shapes of the metrics answers.
+
+The query serializers turn a request into what the selectors take: `validated_data` holds the
+camera, the zone (a Zone of that camera or None) and the UTC `start` / `end`, plus each view's
+own options. They need `context={"camera_id": ...}`. Checks run in the order the API has
+always answered them: parameter types, then the camera (404), its zone, then the range.
+"""
+
 from __future__ import annotations
 
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 
-from analytics.selectors import BUCKETS, PRESETS
+from analytics.ranges import BUCKETS, PRESETS, resolve_range
+from cameras.models import Camera, Zone
+from crowdsafe.api.base import get_or_404
 
 EXPORT_FORMATS = ("csv", "docx", "pdf", "md")
 
@@ -24,6 +35,16 @@ class RangeQuerySerializer(serializers.Serializer):
         help_text="A zone of this camera; default the whole view.",
     )
 
+    def validate(self, attrs: dict) -> dict:
+        camera = get_or_404(Camera, self.context["camera_id"])
+        zone = None
+        if attrs.get("zone") is not None:
+            zone = Zone.objects.filter(pk=attrs["zone"], camera=camera).first()
+            if zone is None:
+                raise ValidationError({"zone": [f"Camera {camera.pk} has no zone {attrs['zone']}."]})
+        start, end = resolve_range(attrs.get("preset"), attrs.get("start"), attrs.get("end"))
+        return {**attrs, "camera": camera, "zone": zone, "start": start, "end": end}
+
 
 class HistoryQuerySerializer(RangeQuerySerializer):
     max_points = serializers.IntegerField(required=False, min_value=10, max_value=5000, default=1000)
@@ -31,10 +52,20 @@ class HistoryQuerySerializer(RangeQuerySerializer):
         required=False, min_value=10, max_value=5000, help_text="Same as max_points (original name)."
     )
 
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        attrs["max_points"] = attrs.get("limit") or attrs["max_points"]
+        return attrs
+
 
 class AggregateQuerySerializer(RangeQuerySerializer):
     interval = serializers.ChoiceField(choices=list(BUCKETS), required=False, default="hourly")
     bucket = serializers.ChoiceField(choices=list(BUCKETS), required=False, help_text="Same as interval.")
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        attrs["interval"] = attrs.get("bucket") or attrs["interval"]
+        return attrs
 
 
 class ExportQuerySerializer(RangeQuerySerializer):
@@ -47,6 +78,16 @@ class ExportQuerySerializer(RangeQuerySerializer):
         help_text="Rows of the DOCX/PDF/MD data table; longer ranges are averaged into buckets. "
         "CSV always has every stored second.",
     )
+
+
+def parse_metrics_query(serializer_class: type[RangeQuerySerializer], request, camera_id: int) -> dict:
+    """The validated query of a metrics request about camera `camera_id` (400 / 404 on bad input)."""
+    serializer = serializer_class(data=request.query_params, context={"camera_id": camera_id})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+# --- answers (documentation of the shapes `analytics.presenters` builds) ---------------------
 
 
 class HistoryPointSerializer(serializers.Serializer):

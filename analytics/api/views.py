@@ -5,11 +5,10 @@ from __future__ import annotations
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.permissions import IsOperator, IsViewer
-from analytics import selectors
+from analytics import presenters, selectors
 from analytics.api.serializers import (
     AggregateQuerySerializer,
     AggregateSerializer,
@@ -18,23 +17,12 @@ from analytics.api.serializers import (
     HistorySerializer,
     RangeQuerySerializer,
     SummarySerializer,
+    parse_metrics_query,
 )
-from cameras.models import Camera, CameraStatus, Zone
-from crowdsafe.api.base import CrowdSafeAPIView, ErrorSerializer, get_or_404, parse_query
+from cameras.models import Camera, CameraStatus
+from crowdsafe.api.base import CrowdSafeAPIView, ErrorSerializer, get_or_404
 
 _errors = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
-
-
-def _scope(camera_id: int, params: dict) -> tuple[Camera, Zone | None, object, object]:
-    """The camera, the zone (which must belong to it) and the UTC range of a request."""
-    camera = get_or_404(Camera, camera_id)
-    zone = None
-    if params.get("zone") is not None:
-        zone = Zone.objects.filter(pk=params["zone"], camera=camera).first()
-        if zone is None:
-            raise ValidationError({"zone": [f"Camera {camera.pk} has no zone {params['zone']}."]})
-    start, end = selectors.resolve_range(params.get("preset"), params.get("start"), params.get("end"))
-    return camera, zone, start, end
 
 
 def _iso(dt) -> str:
@@ -47,10 +35,9 @@ class MetricsHistoryView(CrowdSafeAPIView):
     @extend_schema(parameters=[HistoryQuerySerializer], responses={200: HistorySerializer, **_errors})
     def get(self, request, camera_id: int):
         """Points over a range, oldest first; long ranges are averaged into at most max_points buckets."""
-        params = parse_query(HistoryQuerySerializer, request)
-        camera, zone, start, end = _scope(camera_id, params)
-        max_points = params.get("limit") or params["max_points"]
-        points = selectors.metrics_history(camera, start, end, zone=zone, max_points=max_points)
+        q = parse_metrics_query(HistoryQuerySerializer, request, camera_id)
+        camera, zone, start, end, max_points = q["camera"], q["zone"], q["start"], q["end"], q["max_points"]
+        points = presenters.metrics_history(camera, start, end, zone=zone, max_points=max_points)
         return Response(
             {
                 "camera_id": camera.pk,
@@ -78,7 +65,7 @@ class MetricsCurrentView(CrowdSafeAPIView):
         last = selectors.latest_metric(camera)
         if last is None:
             return Response({})
-        return Response({**selectors.metric_to_dict(last), "source": "stored"})
+        return Response({**presenters.metric_to_dict(last), "source": "stored"})
 
 
 class MetricsSummaryView(CrowdSafeAPIView):
@@ -87,8 +74,9 @@ class MetricsSummaryView(CrowdSafeAPIView):
     @extend_schema(parameters=[RangeQuerySerializer], responses={200: SummarySerializer, **_errors})
     def get(self, request, camera_id: int):
         """Averages, peaks and totals over the range (each stored row is one second)."""
-        camera, zone, start, end = _scope(camera_id, parse_query(RangeQuerySerializer, request))
-        summary = selectors.metrics_summary(camera, start, end, zone=zone)
+        q = parse_metrics_query(RangeQuerySerializer, request, camera_id)
+        camera, zone = q["camera"], q["zone"]
+        summary = presenters.metrics_summary(camera, q["start"], q["end"], zone=zone)
         return Response({"camera_id": camera.pk, "zone_id": zone.pk if zone else None, **summary})
 
 
@@ -98,10 +86,9 @@ class MetricsAggregateView(CrowdSafeAPIView):
     @extend_schema(parameters=[AggregateQuerySerializer], responses={200: AggregateSerializer, **_errors})
     def get(self, request, camera_id: int):
         """Hourly, daily or weekly (ISO) buckets in the display time zone."""
-        params = parse_query(AggregateQuerySerializer, request)
-        camera, zone, start, end = _scope(camera_id, params)
-        interval = params.get("bucket") or params["interval"]
-        buckets = selectors.metrics_aggregate(camera, start, end, bucket=interval, zone=zone)
+        q = parse_metrics_query(AggregateQuerySerializer, request, camera_id)
+        camera, zone, start, end, interval = q["camera"], q["zone"], q["start"], q["end"], q["interval"]
+        buckets = presenters.metrics_aggregate(camera, start, end, bucket=interval, zone=zone)
         return Response(
             {
                 "camera_id": camera.pk,
@@ -138,10 +125,9 @@ class MetricsExportView(CrowdSafeAPIView):
         """A report file: title, camera, zone, range, summary, chart and data table (CSV: rows only)."""
         from reports.exports import export_response
 
-        params = parse_query(ExportQuerySerializer, request)
-        camera, zone, start, end = _scope(camera_id, params)
+        q = parse_metrics_query(ExportQuerySerializer, request, camera_id)
         return export_response(
-            camera, start, end, fmt=params["format"], zone=zone, max_rows=params["max_rows"]
+            q["camera"], q["start"], q["end"], fmt=q["format"], zone=q["zone"], max_rows=q["max_rows"]
         )
 
 

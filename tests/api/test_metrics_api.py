@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from analytics import rollups, selectors
+from analytics import presenters, rollups, services
 from analytics.models import Metric, MetricHour
 from tests.api.conftest import metric_value
 
@@ -184,14 +184,16 @@ def test_stored_hours_are_reused_and_dropped_after_a_late_write(camera, seed):
     start = datetime(2025, 5, 1, tzinfo=UTC)
     end = start + timedelta(days=3)
     seed(camera, start, 3 * 86400, step=30)
-    first = selectors.metrics_summary(camera, start, end)
+    first = presenters.metrics_summary(camera, start, end)
     assert first["total_records"] == 3 * 2880
+    assert not MetricHour.objects.exists()  # reading stores nothing: the sealing task does
+    assert services.seal_hours(camera.pk, None, start, end) == 72
     assert MetricHour.objects.filter(camera=camera, zone_key=0).count() == 72
     # Rows changed behind the rollups' back do not change the answer: it came from the rollups.
     Metric.objects.filter(
         camera=camera, timestamp__gte=start + timedelta(hours=5), timestamp__lt=start + timedelta(hours=6)
     ).update(count=0)
-    again = selectors.metrics_summary(camera, start, end)
+    again = presenters.metrics_summary(camera, start, end)
     assert again == first
     # A late write into the middle day (e.g. a slowly analysed file) changes the answer:
     # writers of rows tell the rollups, as the metrics writer does.
@@ -199,7 +201,7 @@ def test_stored_hours_are_reused_and_dropped_after_a_late_write(camera, seed):
         camera=camera, timestamp=start + timedelta(days=1, seconds=7), count=500, count_max=500
     )
     assert rollups.rows_written([late_row]) == 1
-    late = selectors.metrics_summary(camera, start, end)
+    late = presenters.metrics_summary(camera, start, end)
     assert late["total_records"] == first["total_records"] + 1
     assert late["peak_count"] == 500
 
@@ -209,7 +211,7 @@ def test_a_row_written_while_hours_are_computed_drops_them(camera, seed):
     start = datetime(2025, 5, 10, tzinfo=UTC)
     seed(camera, start, 3 * 3600, step=60)
     newest = rollups.newest_row_id()
-    selectors.metrics_summary(camera, start, start + timedelta(hours=3))  # stores 3 hours
+    assert services.seal_hours(camera.pk, None, start, start + timedelta(hours=3)) == 3
     assert MetricHour.objects.filter(camera=camera, zone_key=0).count() == 3
     # A row that came in during the read, whose writer found nothing stored to drop yet.
     late = start + timedelta(hours=1, minutes=5, seconds=30)  # between seeded rows: one per second
@@ -218,7 +220,7 @@ def test_a_row_written_while_hours_are_computed_drops_them(camera, seed):
     assert rollups.drop_written_since(camera.pk, None, rollups.newest_row_id()) == 0
     hours = MetricHour.objects.filter(camera=camera, zone_key=0).values_list("hour", flat=True)
     assert sorted(hours) == [start, start + timedelta(hours=2)]
-    assert selectors.metrics_summary(camera, start, start + timedelta(hours=3))["peak_count"] == 500
+    assert presenters.metrics_summary(camera, start, start + timedelta(hours=3))["peak_count"] == 500
 
 
 def test_cached_and_uncached_answers_agree(camera, seed):
@@ -226,11 +228,13 @@ def test_cached_and_uncached_answers_agree(camera, seed):
     end = start + timedelta(days=2, hours=5, minutes=3)
     seed(camera, start - timedelta(hours=1), int((end - start).total_seconds()) + 7200, step=45)
     rows = list(Metric.objects.filter(camera=camera, timestamp__gte=start, timestamp__lt=end))
-    for _ in range(2):  # cold, then warm
-        summary = selectors.metrics_summary(camera, start, end)
+    for sealed in (False, True):  # from the rows, then from the stored hours
+        if sealed:
+            assert services.seal_hours(camera.pk, None, start, end) == 52  # 04:00 on day 1 to 08:00 on day 3
+        summary = presenters.metrics_summary(camera, start, end)
         assert summary["total_records"] == len(rows)
         assert summary["avg_count"] == pytest.approx(sum(r.count for r in rows) / len(rows), abs=0.01)
-        hourly = selectors.metrics_aggregate(camera, start, end, bucket="hourly")
+        hourly = presenters.metrics_aggregate(camera, start, end, bucket="hourly")
         assert sum(b["sample_count"] for b in hourly) == len(rows)
 
 

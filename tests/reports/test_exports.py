@@ -121,16 +121,3 @@ def test_a_month_of_data_makes_a_bounded_report(camera, seed):
     report = build_report(camera, START, end, max_rows=500)
     assert len(report.rows) <= 500 and report.summary["total_records"] == 30 * 1440
     assert len(report.chart_points) <= 400
-
-
-def test_warming_task_stores_the_hourly_rollups(camera, zone, seed):
-    from analytics import rollups
-    from analytics.selectors import _floor
-    from reports.tasks import warm_metric_partials
-
-    start = datetime.now(UTC) - timedelta(days=2)
-    seed(camera, start, 86400, step=60)
-    assert warm_metric_partials(days=3) == 2  # the whole view and its zone
-    hour = _floor(start + timedelta(hours=3), 3600)
-    stored = rollups.load(camera.pk, None, hour, hour)[hour]
-    assert sum(values[0] for values in stored.values()) == 60  # one row a minute, with data
