@@ -18,6 +18,8 @@ from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
+from tests.support import wait_for
+
 ALLOWED_TAGS = {
     "b",
     "strong",
@@ -125,13 +127,14 @@ class FakeTelegram:
         self.script.append((status, {"ok": False, "error_code": status, "description": description}))
 
     def wait_for(self, n: int, timeout: float = 30.0) -> list[Request]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """The requests so far, once there are at least `n`."""
+
+        def arrived() -> list[Request] | None:
             with self.lock:
-                if len(self.requests) >= n:
-                    return list(self.requests)
-            time.sleep(0.05)
-        raise AssertionError(f"expected {n} requests, got {len(self.requests)}")
+                return list(self.requests) if len(self.requests) >= n else None
+
+        got = lambda: f"got {len(self.requests)}"  # noqa: E731
+        return wait_for(arrived, timeout, 0.05, what=f"{n} requests", detail=got)
 
 
 def _parse_body(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, bytes]]:

@@ -3,9 +3,6 @@ not sent and why, without showing chat IDs or the token to anyone but admins."""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import pytest
 
 from alerts.hooks import on_frame
@@ -15,6 +12,7 @@ from crowdsafe.models import RuntimeSettings
 from crowdsafe.runtime_settings import invalidate_cache, update_runtime_settings
 from tests.alerts.conftest import CHATS, TOKEN
 from tests.alerts.frames import feed
+from tests.support import wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -28,26 +26,16 @@ def _health_not_throttled(settings):
         redis.delete(*keys)
 
 
-def _wait_for(predicate, timeout: float = 60.0, log: Path | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out" + (f"; worker log:\n{log.read_text()[-4000:]}" if log else ""))
-
-
-def test_telegram_in_the_environment_is_on_at_first_start(start_worker, telegram, camera, tmp_path):
+def test_telegram_in_the_environment_is_on_at_first_start(start_worker, telegram, camera):
     """A worker whose environment names a bot and chats creates the settings row (none exists
     yet) and sends the first alert to those chats, as the README says."""
     assert not RuntimeSettings.objects.exists()
     alert = Alert.objects.create(camera=camera, level="WARNING", trigger="density", message="Dense here")
-    start_worker(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_IDS=",".join(CHATS))
+    worker = start_worker(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_IDS=",".join(CHATS))
     send_alert_notification.apply_async((alert.pk, "raised"), queue="default")
 
     sent_state = lambda: Alert.objects.get(pk=alert.pk).notification_state == "sent"  # noqa: E731
-    _wait_for(sent_state, timeout=120, log=tmp_path / "worker0.log")
+    wait_for(sent_state, 120, what="the alert sent", detail=worker.output)
     sent = telegram.wait_for(len(CHATS))
     assert [r.fields["chat_id"] for r in sent] == CHATS and all(r.token == TOKEN for r in sent)
     stored = RuntimeSettings.objects.get()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -17,6 +16,7 @@ from crowdsafe.runtime_settings import update_runtime_settings
 from tests.alerts.conftest import CHATS, TOKEN
 from tests.alerts.fake_telegram import render_html
 from tests.alerts.frames import feed, jpeg
+from tests.support import free_port
 
 TRICKY_NAME = "Gate_1 *North* <B> & [x](y) `x` </b>"
 
@@ -125,9 +125,7 @@ def test_at_most_one_message_per_second_per_chat(telegram):
 
 
 def test_the_token_never_appears_in_what_we_report(telegram):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed_port = s.getsockname()[1]
+    closed_port = free_port()
     result = BotClient(
         TOKEN, api_base=f"http://127.0.0.1:{closed_port}", max_attempts=2, backoff_s=0.05
     ).send_message("1", "x")

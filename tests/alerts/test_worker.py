@@ -12,16 +12,7 @@ from alerts.models import Alert
 from crowdsafe.runtime_settings import update_runtime_settings
 from tests.alerts.conftest import CHATS, TOKEN
 from tests.alerts.frames import feed, jpeg
-
-
-def wait_for(predicate, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out")
+from tests.support import wait_for
 
 
 def test_alert_photo_reaches_every_chat_through_the_worker(celery_worker, telegram, camera):
@@ -71,7 +62,7 @@ def _raise_alert_and_wait_for_the_send(camera, telegram) -> Alert:
 
 
 def _assert_sent_once_more(alert: Alert, telegram) -> None:
-    wait_for(lambda: Alert.objects.get(pk=alert.pk).notification_state == "sent", timeout=60)
+    wait_for(lambda: Alert.objects.get(pk=alert.pk).notification_state == "sent", 60)
     sent = telegram.wait_for(1 + len(CHATS))
     assert [r.fields["chat_id"] for r in sent] == [CHATS[0], *CHATS]  # the lost one, then both
     assert all("CrowdSafe alert: WARNING" in (r.rendered or "") for r in sent[1:])
@@ -97,7 +88,7 @@ def test_a_send_lost_with_its_whole_worker_is_made_by_the_next_worker(start_work
     first = start_worker(pool="prefork", **quick)
     alert = _raise_alert_and_wait_for_the_send(camera, telegram)
     os.killpg(first.pid, signal.SIGKILL)
-    first.wait(timeout=10)
+    first.proc.wait(timeout=10)
     telegram.release.set()
     assert Alert.objects.get(pk=alert.pk).notification_state == "pending"
     start_worker(pool="prefork", **quick)

@@ -6,9 +6,7 @@ The task runs on a real Celery worker against the test database (PostgreSQL in C
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -19,18 +17,18 @@ from analytics.models import Metric, MetricHour
 from analytics.partials import floor_to, sealed_before
 from analytics.tasks import seal_metric_hours
 from crowdsafe.celery import app
+from tests.support import Worker, wait_for
 
 
-def _succeeded(log: Path, runs: int, timeout: float = 60.0) -> list[int]:
+def _succeeded(worker: Worker, runs: int) -> list[int]:
     """The return values of the first `runs` successful sealing runs in the worker's log."""
     pattern = re.compile(r"analytics\.tasks\.seal_metric_hours\[[^\]]+\] succeeded in [\d.]+s: (\d+)")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [int(n) for n in pattern.findall(log.read_text(errors="replace"))]
-        if len(found) >= runs:
-            return found[:runs]
-        time.sleep(0.2)
-    raise AssertionError(f"the task did not finish; worker log:\n{log.read_text()[-4000:]}")
+
+    def found() -> list[int] | None:
+        values = [int(n) for n in pattern.findall(worker.log_path.read_text(errors="replace"))]
+        return values[:runs] if len(values) >= runs else None
+
+    return wait_for(found, 60, what=f"{runs} sealing run(s)", detail=worker.output)
 
 
 def _stored() -> dict[tuple[int, int, datetime], tuple[int, dict]]:
@@ -43,16 +41,15 @@ def test_the_beat_schedule_runs_the_sealing_task():
     assert entry["task"] in app.tasks
 
 
-def test_a_worker_seals_each_hour_once(start_worker, camera, zone, seed, tmp_path):
+def test_a_worker_seals_each_hour_once(start_worker, camera, zone, seed):
     """The task stores every sealed hour of the camera and its zone; a second run stores nothing."""
     data_start = floor_to(datetime.now(UTC) - timedelta(hours=30), 3600)
     seed(camera, data_start, 24 * 3600, step=60)
     seed(camera, data_start, 24 * 3600, step=120, zone=zone)
-    start_worker()
-    log = tmp_path / "worker0.log"
+    worker = start_worker()
 
     seal_metric_hours.apply_async(kwargs={"days": 2}, queue="default")
-    (first,) = _succeeded(log, 1)
+    (first,) = _succeeded(worker, 1)
     stored = _stored()
     assert first == len(stored) > 0
     hours = sorted({hour for _, _, hour in stored})
@@ -75,7 +72,7 @@ def test_a_worker_seals_each_hour_once(start_worker, camera, zone, seed, tmp_pat
     assert sum(v[1] for v in parts.values()) == sum(r.count for r in rows)  # sum of counts
 
     seal_metric_hours.apply_async(kwargs={"days": 2}, queue="default")
-    assert _succeeded(log, 2)[1] == 0
+    assert _succeeded(worker, 2)[1] == 0
     assert _stored() == stored  # the same rows, not written again
 
     # A late row into a sealed hour drops it (as the metrics writer does); the next run re-seals
@@ -85,7 +82,7 @@ def test_a_worker_seals_each_hour_once(start_worker, camera, zone, seed, tmp_pat
     )
     assert rollups.rows_written([late]) == 1
     seal_metric_hours.apply_async(kwargs={"days": 2}, queue="default")
-    assert _succeeded(log, 3)[2] == 1
+    assert _succeeded(worker, 3)[2] == 1
     again = _stored()
     assert {k: v for k, v in again.items() if k != (camera.pk, 0, mid)} == {
         k: v for k, v in stored.items() if k != (camera.pk, 0, mid)

@@ -15,14 +15,13 @@ def _levels(risk: float) -> str:
 
 @pytest.fixture(autouse=True)
 def _clean_shared_cache():
-    """Throttle counters and metric partials live in Redis; each test starts without them."""
+    """Throttle counters live in Redis (the cache); each test starts without them."""
     from crowdsafe.redis import get_redis, redis_key
 
     redis = get_redis()
     patterns = (
         redis_key("*", "throttle_login_127.0.0.1"),
         redis_key("*", "throttle_health_127.0.0.1"),
-        redis_key("*", "metrics", "partials", "*"),
     )
     for pattern in patterns:
         keys = list(redis.scan_iter(pattern, count=1000))

@@ -8,17 +8,15 @@ a subprocess on a free port, against the test database and the caller's Redis DB
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support import REPO, process_env, start_web
+
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -28,31 +26,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url_for_subprocess() -> str:
-    """The URL of the *test* database this pytest process uses."""
-    from django.db import connection
-
-    s = connection.settings_dict
-    if s["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{s['NAME']}"
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env["DATABASE_URL"] = database_url_for_subprocess()
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    env.update(extra)
-    return env
 
 
 @pytest.fixture(scope="session")
@@ -86,60 +59,19 @@ def _media(settings, browser_media):
 def asgi_server(django_db_setup, django_db_blocker, tmp_path_factory, browser_media) -> Iterator[str]:
     """Base URL of crowdsafe.asgi:application served by uvicorn on 127.0.0.1."""
     static_root = tmp_path_factory.mktemp("static")
-    media_root = browser_media
-    env = subprocess_env(STATIC_ROOT=str(static_root), MEDIA_ROOT=str(media_root))
+    env = {"STATIC_ROOT": str(static_root), "MEDIA_ROOT": str(browser_media)}
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=REPO,
-        env=env,
+        env=process_env(env),
         check=True,
         timeout=300,
     )
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("uvicorn") / "server.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "crowdsafe.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--ws",
-            "websockets",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_web(tmp_path_factory.mktemp("uvicorn"), env, ready_path="/login/", ws="websockets")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {proc.returncode}; see {log.name}")
-            try:
-                if requests.get(base + "/login/", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not answer within 60 s; see {log.name}")
-            time.sleep(0.3)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        server.stop()
 
 
 @pytest.fixture(scope="package")

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.timeout(420)]
 
 @pytest.fixture
 def stream_worker(transactional_db, browser_media, test_model):
-    from tests.runtime.helpers import Worker
+    from tests.support import Worker
 
     worker = Worker(browser_media, name="pages", concurrency=1)
     yield worker

@@ -23,7 +23,7 @@ from django.test.utils import setup_databases, teardown_databases
 
 from crowdsafe.redis import get_redis
 from tests.chaos.stack import DEFAULT_TIMINGS, RedisServer, start_beat, start_web
-from tests.runtime.helpers import Worker, wait_for
+from tests.support import Worker
 
 # Files play in real time, as a live source would; no recording (CPU for the faults, not x264).
 WORKER_ENV = {"CROWDSAFE_PACE_FILES": "true", "CROWDSAFE_RECORDINGS_ENABLED": "false"}
@@ -192,6 +192,3 @@ def _db(django_db_blocker):
     with django_db_blocker.unblock():
         yield
 
-
-def wait_until(condition, timeout_s: float, what: str, interval_s: float = 0.2):
-    return wait_for(condition, timeout_s, interval_s, what=what)

@@ -1,16 +1,13 @@
 """Pieces of a real stack that the fault tests start, break and restart.
 
 A private `redis-server` (so a test may kill and restart it without touching anyone else's
-Redis), the ASGI web server (uvicorn) and Celery beat as subprocesses; Celery workers come
-from tests.runtime.helpers.Worker.
+Redis), and the environment of the web server, Celery beat and workers on it (each started
+with tests.support, as every suite starts them).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -19,7 +16,8 @@ from pathlib import Path
 
 import redis
 
-from tests.runtime.helpers import FAST_TIMINGS, REPO, database_url, free_port, wait_for
+from tests.support import FAST_TIMINGS, Service, free_port, process_env, wait_for
+from tests.support import start_web as start_asgi
 
 # Empty values make cameras.conf use its defaults: the chaos suite runs with the default timings.
 DEFAULT_TIMINGS = {name: "" for name in FAST_TIMINGS}
@@ -71,73 +69,14 @@ class RedisServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _service_env(redis_url: str, media_root: Path, extra: dict | None = None) -> dict:
-    env = dict(os.environ)
-    env.update(DEFAULT_TIMINGS)
-    env.update(
-        DATABASE_URL=database_url(),
-        REDIS_URL=redis_url,
-        CELERY_BROKER_URL=redis_url,
-        MEDIA_ROOT=str(media_root),
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra or {})
-    return env
-
-
-class Service:
-    """A subprocess with its output in a log file; stopped with its whole process group."""
-
-    def __init__(self, name: str, argv: list[str], env: dict, log_dir: Path) -> None:
-        self.name = name
-        self.log_path = Path(log_dir) / f"{name}-{time.time_ns()}.log"
-        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            argv, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        self.log.close()
+def _service_env(redis_url: str, media_root: Path) -> dict[str, str]:
+    urls = {"REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url}
+    return process_env({**DEFAULT_TIMINGS, **urls, "MEDIA_ROOT": str(media_root)})
 
 
 def start_web(redis_url: str, media_root: Path) -> tuple[Service, str]:
-    """uvicorn serving crowdsafe.asgi on a free port; returns it and its base URL."""
-    port = free_port()
-    service = Service(
-        "web",
-        [sys.executable, "-m", "uvicorn", "crowdsafe.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        _service_env(redis_url, media_root),
-        media_root,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        import requests
-
-        assert service.proc.poll() is None, service.output()
-        try:
-            return requests.get(f"{base}/api/system/health/", timeout=2).status_code < 500
-        except requests.RequestException:
-            return False
-
-    try:
-        wait_for(up, 60, 0.3, what="the web server")
-    except BaseException:
-        service.stop()
-        raise
-    return service, base
+    """uvicorn serving crowdsafe.asgi on this Redis; returns it and its base URL."""
+    return start_asgi(media_root, _service_env(redis_url, media_root))
 
 
 def start_beat(redis_url: str, media_root: Path) -> Service:

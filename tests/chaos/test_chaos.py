@@ -26,8 +26,8 @@ from analytics.models import Metric
 from cameras import leases, services
 from cameras.models import Camera, CameraStatus
 from cameras.uploads import import_video_file
-from tests.chaos.conftest import wait_until
 from tests.conftest import PASSWORD
+from tests.support import wait_for
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(1500)]
 
@@ -167,8 +167,8 @@ def world(stack):
     import_video_file(camera, stack.video)
     camera.refresh_from_db()
     assert services.start_camera(camera)
-    wait_until(lambda: _status(camera) == CameraStatus.RUNNING, 120, "the camera")
-    wait_until(lambda: _last_second(camera) >= 3, 60, "the first metric rows")
+    wait_for(lambda: _status(camera) == CameraStatus.RUNNING, 120, what="the camera")
+    wait_for(lambda: _last_second(camera) >= 3, 60, what="the first metric rows")
     prober = Prober(stack.base_url, session.session_key, str(RefreshToken.for_user(user).access_token),
                     camera.pk)
     prober.start()
@@ -196,7 +196,7 @@ def _finish(stack, world, name: str, result: dict) -> None:
 
 def _rows_advance(camera: Camera, beyond: int, timeout_s: float, what: str) -> float:
     started = time.monotonic()
-    wait_until(lambda: _last_second(camera) > beyond, timeout_s, what)
+    wait_for(lambda: _last_second(camera) > beyond, timeout_s, what=what)
     return time.monotonic() - started
 
 
@@ -226,9 +226,9 @@ def test_redis_restart(stack, world):
     written_while_down = _last_second(camera) - at_fault
     stack.redis.start()
     up = time.monotonic()
-    wait_until(lambda: _ws_opens(stack, world["session_key"]), 30, "a websocket after Redis returned", 0.2)
+    wait_for(lambda: _ws_opens(stack, world["session_key"]), 30, what="a websocket after Redis returned")
     ws_s = time.monotonic() - up
-    wait_until(lambda: leases.lease_holder(camera.pk) is not None, 30, "the lease after Redis returned")
+    wait_for(lambda: leases.lease_holder(camera.pk) is not None, 30, what="the lease after Redis returned")
     lease_s = time.monotonic() - up
     same_runner = leases.lease_holder(camera.pk)["token"] == holder["token"]
     _rows_advance(camera, _last_second(camera) + ROW_FLUSH_S, 120, "rows after Redis returned")
@@ -244,7 +244,7 @@ def _fault_and_measure(stack, world, name: str, fault) -> dict:
     """Run `fault(pid of the runner)`; measure until another runner runs and rows advance."""
     camera = world["camera"]
     world["prober"].scenario = name
-    wait_until(lambda: _status(camera) == CameraStatus.RUNNING, 60, "running")
+    wait_for(lambda: _status(camera) == CameraStatus.RUNNING, 60, what="running")
     time.sleep(3)
     pid = _holder_pid(camera)
     assert pid, "no runner holds the camera"
@@ -269,7 +269,7 @@ def _fault_and_measure(stack, world, name: str, fault) -> dict:
         return {"recovered_s", "rows_s"} <= set(times)
 
     try:
-        wait_until(recovered, 150, f"another runner and new rows after {name}", 0.25)
+        wait_for(recovered, 150, 0.25, what=f"another runner and new rows after {name}")
     finally:
         print(f"{name}: (s, status, lease holder pid, start pending) {timeline}")
     return {k: round(v, 1) for k, v in sorted(times.items())} | {"statuses_seen": sorted(statuses)}

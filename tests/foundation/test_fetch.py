@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from crowdsafe import fetch, launcher
+from tests.support import free_port
 
 PAYLOAD = os.urandom(300_000)
 REPO = Path(__file__).resolve().parents[2]
@@ -55,10 +55,7 @@ def mirror():
 
 @pytest.fixture
 def closed_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/yolo11s.pt"
+    return f"http://127.0.0.1:{free_port()}/yolo11s.pt"  # nothing listens there
 
 
 def _leftovers(folder: Path) -> list[str]:

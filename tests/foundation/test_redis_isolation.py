@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +24,7 @@ from celery import Celery
 from django.conf import settings
 
 from crowdsafe.celery import app
+from tests.support import Worker, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 TASK = "alerts.tasks.send_alert_notification"
@@ -90,60 +89,28 @@ def _celery_app(url: str, keyprefix: str | None) -> Celery:
     return client
 
 
-def _test_database_url() -> str:
-    from django.db import connection
-
-    s = connection.settings_dict  # the test database, once django_db_setup has run
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{Path(s['NAME']).resolve()}"
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 @pytest.fixture
 def start_worker(transactional_db, tmp_path):
-    procs: list[subprocess.Popen] = []
+    """`start_worker(name, url, prefix, side)`: a solo worker on `default` configured as one side
+    (prefix None: `make run`'s default), returned once that side's ping reaches it."""
+    workers: list[Worker] = []
 
-    def start(name: str, url: str, prefix: str | None) -> tuple[subprocess.Popen, Path]:
-        env = {k: v for k, v in os.environ.items() if k != "CROWDSAFE_REDIS_PREFIX"}
-        env.update(REDIS_URL=url, CELERY_BROKER_URL=url, DATABASE_URL=_test_database_url())
-        if prefix:
-            env["CROWDSAFE_REDIS_PREFIX"] = prefix
-        log = tmp_path / f"{name}.log"
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "crowdsafe", "worker", "-Q", "default",
-                 "--pool", "solo", "-n", f"{name}@{socket.gethostname()}", "--without-mingle",
-                 "--without-gossip", "--loglevel", "INFO"],
-                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        procs.append(proc)
-        return proc, log
+    def start(name: str, url: str, prefix: str | None, side: Celery) -> Worker:
+        worker = Worker(
+            tmp_path, queues="default", pool="solo", concurrency=1, name=name,
+            extra_env={"REDIS_URL": url, "CELERY_BROKER_URL": url, "CROWDSAFE_REDIS_PREFIX": prefix},
+            ready=lambda w: side.control.ping(destination=[w.node], timeout=0.5),
+        )
+        workers.append(worker)
+        return worker
 
     yield start
-    for proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
+    for worker in workers:
+        worker.stop()
 
 
-def _wait_ready(client: Celery, node: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while not client.control.ping(destination=[node], timeout=0.5):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"{node} did not start:\n{log.read_text()[-3000:]}")
-
-
-def _wait_for_text(log: Path, text: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in log.read_text():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{text!r} not in {log.name}:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
+def _wait_for_text(worker: Worker, text: str) -> None:
+    wait_for(lambda: text in worker.log_path.read_text(), 30, what=repr(text), detail=worker.output)
 
 
 def test_a_make_run_worker_and_a_test_worker_on_one_redis_never_take_each_others_tasks(
@@ -153,11 +120,9 @@ def test_a_make_run_worker_and_a_test_worker_on_one_redis_never_take_each_others
     ours = settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"]
     run_side, test_side = _celery_app(url, None), _celery_app(url, ours)
     tag = uuid.uuid4().hex[:6]
-    run_node, test_node = f"makerun-{tag}@{socket.gethostname()}", f"tests-{tag}@{socket.gethostname()}"
-    run_proc, run_log = start_worker(run_node.split("@")[0], url, None)
-    test_proc, test_log = start_worker(test_node.split("@")[0], url, settings.REDIS_KEY_PREFIX)
-    _wait_ready(run_side, run_node, run_proc, run_log)
-    _wait_ready(test_side, test_node, test_proc, test_log)
+    run_worker = start_worker(f"makerun-{tag}", url, None, run_side)
+    test_worker = start_worker(f"tests-{tag}", url, settings.REDIS_KEY_PREFIX, test_side)
+    run_node, test_node = run_worker.node, test_worker.node
 
     # Control messages (ping, purge, revoke) reach only the own side's workers.
     assert run_node not in {name for reply in test_side.control.ping(timeout=1) for name in reply}
@@ -165,18 +130,18 @@ def test_a_make_run_worker_and_a_test_worker_on_one_redis_never_take_each_others
 
     run_task = run_side.send_task(TASK, args=[987654321], queue="default").id
     test_task = test_side.send_task(TASK, args=[987654322], queue="default").id
-    _wait_for_text(run_log, f"{run_task}] succeeded")
-    _wait_for_text(test_log, f"{test_task}] succeeded")
+    _wait_for_text(run_worker, f"{run_task}] succeeded")
+    _wait_for_text(test_worker, f"{test_task}] succeeded")
     time.sleep(1)
-    assert test_task not in run_log.read_text() and run_task not in test_log.read_text()
+    run_log, test_log = run_worker.log_path.read_text(), test_worker.log_path.read_text()
+    assert test_task not in run_log and run_task not in test_log
 
     # And a queued task waits for its own side: with the test worker gone, nothing takes it.
-    os.killpg(test_proc.pid, signal.SIGTERM)
-    test_proc.wait(timeout=30)
+    test_worker.stop()
     waiting = test_side.send_task(TASK, args=[987654323], queue="default").id
     time.sleep(3)
     client = redis.Redis.from_url(url)
-    assert client.llen(f"{ours}default") == 1 and waiting not in run_log.read_text()
+    assert client.llen(f"{ours}default") == 1 and waiting not in run_worker.log_path.read_text()
     client.delete(*client.keys(f"{ours}*"))
 
 

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from cameras.models import Camera, CountingLine, DesiredState, Zone
+from tests.support import free_port
 
 GOOD = {
     "name": "South Stand",
@@ -262,11 +263,7 @@ def test_operator_uploads_on_the_camera_page_and_viewer_is_refused(client_as, us
 
 
 def test_operator_tests_a_saved_cameras_connection(client_as, users):
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # nothing listens there once closed
+    port = free_port()  # nothing listens there
     camera = Camera.objects.create(
         name="Closed port", source_type="rtsp", source=f"rtsp://cam:s3cret-pw@127.0.0.1:{port}/x"
     )

@@ -59,7 +59,7 @@ def clip_long(vtest_avi) -> Path:
 @pytest.fixture(scope="module")
 def worker(django_db_setup, media_root, test_model):
     """A real Celery worker (prefork, 2 processes) on the streams and default queues, per module."""
-    from tests.runtime.helpers import Worker
+    from tests.support import Worker
 
     w = Worker(media_root, name="rt", concurrency=2)
     yield w

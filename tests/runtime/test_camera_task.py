@@ -17,7 +17,8 @@ from analytics.models import Metric
 from cameras import leases, live, services, tasks
 from cameras.models import Camera, CameraStatus, DesiredState, Recording, SourceType
 from cameras.uploads import import_video_file
-from tests.runtime.helpers import MjpegServer, free_port, wait_for
+from tests.runtime.helpers import MjpegServer
+from tests.support import free_port, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
 

@@ -10,7 +10,7 @@ import pytest
 from cameras import capacity, leases, services
 from cameras.models import Camera, CameraStatus, SourceType
 from cameras.uploads import import_video_file
-from tests.runtime.helpers import Worker, free_port, wait_for
+from tests.support import Worker, free_port, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
 

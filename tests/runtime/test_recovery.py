@@ -21,7 +21,7 @@ from analytics.models import Metric
 from cameras import leases, progress, services
 from cameras.models import Camera, CameraStatus, FileProgress
 from cameras.uploads import import_video_file
-from tests.runtime.helpers import Worker, database_url, wait_for
+from tests.support import Worker, database_url, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
 

@@ -20,7 +20,7 @@ from crowdsafe.models import SystemLog
 from crowdsafe.redis import get_redis
 from tests.chaos.stack import RedisServer
 from tests.conftest import PASSWORD
-from tests.runtime.helpers import free_port, wait_for
+from tests.support import free_port, wait_for
 
 
 def _point_at(settings, url: str) -> None:

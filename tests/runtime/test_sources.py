@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 
 from cameras import sources
 from cameras.models import SourceType
-from tests.runtime.helpers import MjpegServer, free_port
+from tests.runtime.helpers import MjpegServer
+from tests.support import free_port
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 from cameras import leases, services
 from cameras.models import Camera, CameraStatus, DesiredState, Recording
 from cameras.uploads import import_video_file
-from tests.runtime.helpers import Worker, wait_for
+from tests.support import Worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
 
