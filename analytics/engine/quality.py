@@ -185,11 +185,17 @@ def assess_detections(ev: DetectionEvidence, min_person_px: float) -> tuple[list
             reasons.append("overlap")
     # Many unconfirmed person-like boxes against the confirmed people: a crowd the detector
     # sees but cannot resolve (the packed stand, the distant concourse).
+    # Two views of it: the calibrated estimate of missed people, and plainly many shapes
+    # against few people (a packed stand untiled: a dozen weak boxes, nobody confirmed).
     missed = ev.expected_missed
-    faint = missed >= max(3.0, FAINT_DEGRADED * n)
+    shapes = ev.candidates + ev.weak
+    many_shapes = shapes >= 10 and shapes >= n
+    faint = many_shapes or missed >= max(3.0, FAINT_DEGRADED * n)
     if faint:
         reasons.append("faint")
-    unreliable = "saturated" in reasons or (faint and missed >= max(5.0, FAINT_UNRELIABLE * n))
+    unreliable = "saturated" in reasons or (
+        faint and (missed >= max(5.0, FAINT_UNRELIABLE * n) or (many_shapes and shapes >= 2 * n))
+    )
     return reasons, unreliable
 
 

@@ -306,6 +306,11 @@ def test_unconfirmed_boxes_count_by_how_often_they_were_people():
     assert count_quality(None, evidence(30, 0), 40.0).level == "ok"
     weak_only = DetectionEvidence(10, 0, np.full(10, 100.0), np.zeros(10), False, weak=40)
     assert count_quality(None, weak_only, 40.0).level == "unreliable"
+    # A packed stand with tiling off: a dozen weak shapes and nobody confirmed is no empty
+    # scene (the calibrated estimate alone, 2.9 people, would have said ok).
+    stand_untiled = DetectionEvidence(0, 1, np.zeros(0), np.zeros(0), False, weak=12)
+    q = count_quality(None, stand_untiled, 40.0)
+    assert q.level == "unreliable" and q.reasons == ["faint"]
 
 
 def test_box_coverage_is_the_share_of_the_frame_under_boxes():
