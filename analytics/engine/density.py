@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .config import EngineConfig, LineSpec, ZoneSpec
-from .geometry import GroundMapper, points_in_polygon
+from .geometry import GroundMapper, PolygonTest
 from .results import LineResult
 
 LOS_LABELS = ("A", "B", "C", "D", "E", "F")
@@ -15,7 +16,7 @@ LOS_LABELS = ("A", "B", "C", "D", "E", "F")
 
 def level_of_service(density_pm2: float, bounds: tuple[float, ...]) -> str:
     """Fruin level of service A..F for a density in people per m² (upper bounds of A..E)."""
-    return LOS_LABELS[int(np.searchsorted(np.asarray(bounds), density_pm2, side="right"))]
+    return LOS_LABELS[bisect_right(bounds, density_pm2)]
 
 
 def density_level(density_pm2: float, caution: float, warning: float, critical: float) -> str:
@@ -42,6 +43,10 @@ class PreparedZone:
     caution: float
     warning: float
     critical: float
+    inside: PolygonTest = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.inside = PolygonTest(self.polygon_px)
 
 
 def prepare_zones(
@@ -77,7 +82,18 @@ def zone_membership(feet_px: np.ndarray, zones: list[PreparedZone]) -> np.ndarra
     """(Z, N) boolean: person n's foot point lies in zone z."""
     if not zones:
         return np.zeros((0, len(feet_px)), dtype=bool)
-    return np.stack([points_in_polygon(feet_px, z.polygon_px) for z in zones])
+    return np.stack([z.inside.contains(feet_px) for z in zones])
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """A counting line in pixels for one frame size."""
+
+    p1: np.ndarray
+    p2: np.ndarray
+    d: np.ndarray  # p2 - p1
+    length: float
+    in_code: int  # the side code (+1 left, -1 right) that counts as "in"
 
 
 class LineCounter:
@@ -94,15 +110,31 @@ class LineCounter:
         self.hysteresis_frac = hysteresis_frac
         self.in_total = [0] * len(self.lines)
         self.out_total = [0] * len(self.lines)
+        self._size: tuple[int, int] | None = None
+        self._segments: list[_Segment] = []
+        self._margin = 0.0
 
     def reset(self) -> None:
         self.in_total = [0] * len(self.lines)
         self.out_total = [0] * len(self.lines)
 
     def segments_px(self, frame_size: tuple[int, int]) -> list[tuple[np.ndarray, np.ndarray]]:
-        w, h = frame_size
-        scale = np.array([w, h], dtype=np.float64)
-        return [(np.asarray(ln.p1) * scale, np.asarray(ln.p2) * scale) for ln in self.lines]
+        return [(s.p1, s.p2) for s in self._prepared(frame_size)]
+
+    def _prepared(self, frame_size: tuple[int, int]) -> list[_Segment]:
+        """The lines in pixels, worked out once per frame size."""
+        if frame_size != self._size:
+            w, h = frame_size
+            scale = np.array([w, h], dtype=np.float64)
+            segs = []
+            for ln in self.lines:
+                p1, p2 = np.asarray(ln.p1) * scale, np.asarray(ln.p2) * scale
+                d = p2 - p1
+                segs.append(_Segment(p1, p2, d, float(np.hypot(*d)), 1 if ln.in_side == "left" else -1))
+            self._segments = segs
+            self._margin = self.hysteresis_frac * float(np.hypot(w, h))
+            self._size = frame_size
+        return self._segments
 
     def update(
         self,
@@ -115,18 +147,16 @@ class LineCounter:
         ``prev_side`` is (N, L) int8 per tracked person and line (+1 left, -1 right, 0 unknown)
         and is returned updated. Only tracked people may be passed in.
         """
-        w, h = frame_size
-        margin = self.hysteresis_frac * float(np.hypot(w, h))
+        segments = self._prepared(frame_size)
+        margin = self._margin
         new_side = prev_side.copy()
         results = []
-        for j, ((p1, p2), spec) in enumerate(
-            zip(self.segments_px(frame_size), self.lines, strict=False)
-        ):
-            d = p2 - p1
-            length = float(np.hypot(*d))
+        for j, (seg, spec) in enumerate(zip(segments, self.lines, strict=False)):
             in_d = out_d = 0
+            length = seg.length
             if length > 0 and len(feet_px):
-                rel = feet_px - p1
+                d = seg.d
+                rel = feet_px - seg.p1
                 # Signed distance; negative = left of p1→p2 in image coordinates (y down).
                 signed = (d[0] * rel[:, 1] - d[1] * rel[:, 0]) / length
                 along = (rel @ d) / (length * length)  # 0..1 between p1 and p2
@@ -134,9 +164,8 @@ class LineCounter:
                 within = (along >= -0.02) & (along <= 1.02)
                 prev = prev_side[:, j]
                 crossed = (prev != 0) & (side != 0) & (side != prev) & within
-                in_code = 1 if spec.in_side == "left" else -1
-                in_d = int(np.count_nonzero(crossed & (side == in_code)))
-                out_d = int(np.count_nonzero(crossed & (side == -in_code)))
+                in_d = int(np.count_nonzero(crossed & (side == seg.in_code)))
+                out_d = int(np.count_nonzero(crossed & (side == -seg.in_code)))
                 # Remember the last definite side; inside the dead band keep the old one.
                 new_side[:, j] = np.where(side != 0, side, prev).astype(np.int8)
             self.in_total[j] += in_d

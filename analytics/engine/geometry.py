@@ -90,19 +90,34 @@ def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
 
     Vectorised over points and edges: O(N·V) in numpy, no Python loop over people.
     """
-    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    poly = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
-    if len(pts) == 0 or len(poly) < 3:
-        return np.zeros(len(pts), dtype=bool)
-    x = pts[:, 0:1]
-    y = pts[:, 1:2]
-    x1, y1 = poly[:, 0], poly[:, 1]
-    x2, y2 = np.roll(x1, -1), np.roll(y1, -1)
-    straddles = (y1 > y) != (y2 > y)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x_cross = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
-    crossings = straddles & (x < x_cross)
-    return (np.count_nonzero(crossings, axis=1) % 2) == 1
+    return PolygonTest(polygon).contains(points)
+
+
+class PolygonTest:
+    """``points_in_polygon`` for one polygon whose edges are prepared once (a zone tests every
+    frame's foot points against the same polygon)."""
+
+    def __init__(self, polygon: np.ndarray) -> None:
+        poly = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+        self.valid = len(poly) >= 3
+        self.x1, self.y1 = poly[:, 0].copy(), poly[:, 1].copy()
+        x2, y2 = np.roll(self.x1, -1), np.roll(self.y1, -1)
+        self.dx, self.y2 = x2 - self.x1, y2
+        # A level edge straddles no ray, so its crossing point is never read: divide by 1
+        # there rather than silence a division by zero on every call.
+        dy = y2 - self.y1
+        self.dy = np.where(dy == 0, 1.0, dy)
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        if len(pts) == 0 or not self.valid:
+            return np.zeros(len(pts), dtype=bool)
+        x = pts[:, 0:1]
+        y = pts[:, 1:2]
+        straddles = (self.y1 > y) != (self.y2 > y)
+        x_cross = self.x1 + (y - self.y1) * self.dx / self.dy
+        crossings = straddles & (x < x_cross)
+        return (np.count_nonzero(crossings, axis=1) % 2) == 1
 
 
 @dataclass
