@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from sahi.postprocess.combine import greedy_nmm
 
+from .quality import box_overlaps
+
 TILING_MODES = ("off", "on", "auto")
 MERGE_IOS = 0.5  # intersection over the smaller box above which two boxes are one person
 
@@ -141,14 +143,8 @@ def merge_boxes(
 def _apart(xyxy: np.ndarray, members: list[int], source: np.ndarray, pass_id: int, ios: float) -> bool:
     """Whether the boxes of one pass in a merge group are different people: none lies
     mostly inside another (NMS keeps a torso box inside its person's box; that is one)."""
-    idx = [j for j in members if source[j] == pass_id]
-    boxes = xyxy[idx].astype(np.float64)
-    x1 = np.maximum(boxes[:, None, 0], boxes[None, :, 0])
-    y1 = np.maximum(boxes[:, None, 1], boxes[None, :, 1])
-    x2 = np.minimum(boxes[:, None, 2], boxes[None, :, 2])
-    y2 = np.minimum(boxes[:, None, 3], boxes[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    boxes = xyxy[[j for j in members if source[j] == pass_id]]
+    inter, area, _ = box_overlaps(boxes, boxes)
     over_smaller = inter / np.maximum(np.minimum(area[:, None], area[None, :]), 1e-9)
     np.fill_diagonal(over_smaller, 0.0)
     return bool(over_smaller.max() <= ios)
