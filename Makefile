@@ -19,9 +19,10 @@ $(STAMP): $(REQS)
 run: $(STAMP)
 	$(PY) -m crowdsafe.launcher
 
-## test: ruff, the whole pytest suite, then the chaos suite (DATABASE_URL / REDIS_URL from the environment)
+## test: ruff, the import contracts (layers), the whole pytest suite, then the chaos suite (DATABASE_URL / REDIS_URL from the environment)
 test: $(STAMP)
 	$(PY) -m crowdsafe.testenv $(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m crowdsafe.testenv $(PY) -m pytest $(PYTEST_ARGS)
 	$(MAKE) chaos
 
@@ -35,6 +36,7 @@ weights: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py

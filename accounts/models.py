@@ -30,6 +30,7 @@ class User(AbstractUser):
         password_changed = self.pk is not None and getattr(self, "_password", None) is not None
         super().save(*args, **kwargs)
         if password_changed:
+            # At call time: accounts.services needs this model loaded (get_user_model()).
             from accounts.services import revoke_refresh_tokens
 
             revoke_refresh_tokens(self)

@@ -13,11 +13,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.roles import Role
-from crowdsafe.models import SystemLog
+from core.models import SystemLog
 
 User = get_user_model()
 EDITABLE_FIELDS = ("email", "full_name", "phone", "role", "is_active", "first_name", "last_name")
@@ -149,7 +150,6 @@ def password_reset_link(user, *, by=None, request=None) -> str:
 
 def revoke_refresh_tokens(user) -> None:
     """Blacklist every refresh token of the user (called on any password change)."""
-    from django.utils import timezone
     from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
     live = OutstandingToken.objects.filter(

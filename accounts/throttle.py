@@ -16,6 +16,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,6 @@ def login_rate() -> tuple[int, int]:
 
 def client_ident(request: HttpRequest) -> str:
     """The client address; X-Forwarded-For only as far as CROWDSAFE_NUM_PROXIES trusts it."""
-    from rest_framework.settings import api_settings
 
     if api_settings.NUM_PROXIES is not None:
         return BaseThrottle().get_ident(request)

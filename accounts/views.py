@@ -15,7 +15,7 @@ from accounts.forms import SetPasswordForm, UserCreateForm, UserEditForm, UserFi
 from accounts.models import User
 from accounts.permissions import role_required
 from accounts.roles import Role
-from crowdsafe.views import apply_validation_error, render_page
+from core.pages import apply_validation_error, render_page
 
 
 @require_GET

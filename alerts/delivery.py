@@ -15,7 +15,7 @@ from datetime import datetime
 from django.conf import settings
 
 from alerts.models import AlertEvent
-from crowdsafe.runtime_settings import get_runtime_settings
+from core.runtime_settings import get_runtime_settings
 
 _CHAT_MENTION = re.compile(r"chat\s+(-?\d+|@\w+)")
 

@@ -1,9 +1,10 @@
-"""The camera runner's entry point into the alerts: `on_frame`, called for every frame.
+"""The alert rules run on one frame: `on_frame` (never raises) and `process_frame`.
 
-Per frame: the runtime settings (cached 3 s), the camera's zone overrides (cached 5 s), one
-Redis round trip to load the rule state and at most one to save what changed. The database
-is written only when something happens (raise, escalation, all-clear, a peak every 5 s of
-video while an alert is active). Nothing here raises into the runner.
+The camera runner calls them through its alerts sink (alerts.sinks) with the per-camera
+context (zones, runtime settings) and the rule state it keeps in memory: no query and no
+Redis round trip per frame. Called alone (tests, tools), they load zones and settings and
+load and save the rule state themselves. The database is written only when something
+happens (raise, escalation, all-clear, a peak every 5 s of video while an alert is active).
 """
 
 from __future__ import annotations
@@ -17,26 +18,29 @@ from typing import Any
 
 from alerts import services, state
 from alerts.rules import Action, KeyState, Thresholds, ZoneLimits, evaluate, merge_peak, step
-from crowdsafe.runtime_settings import get_runtime_settings
+from cameras.models import Zone
+from core.runtime_settings import get_runtime_settings
 
 logger = logging.getLogger("alerts")
 
-ZONE_CACHE_S = 5.0
 ERROR_LOG_EVERY_S = 30.0
 
 _lock = threading.Lock()
-_zone_cache: dict[int, tuple[float, dict[str, tuple[Any, ZoneLimits]]]] = {}
 _last_error_log: dict[int, float] = {}
+
+# Zones by id (as text), each with its density limits.
+ZoneMap = dict[str, tuple[Any, ZoneLimits]]
 
 
 # The annotated frame as JPEG, or a callable that encodes it (only when an alert needs it).
 Snapshot = bytes | Callable[[], bytes] | None
 
 
-def on_frame(camera, result, annotated_jpeg: Snapshot) -> None:
-    """Run the alert rules on one processed frame (a FrameResult or its ``to_dict()``)."""
+def on_frame(camera, result, annotated_jpeg: Snapshot, **context: Any) -> list[Action]:
+    """Run the alert rules on one processed frame (a FrameResult or its ``to_dict()``);
+    `context` as for `process_frame`. Returns what was done ([] after a failure)."""
     try:
-        process_frame(camera, result, annotated_jpeg)
+        return process_frame(camera, result, annotated_jpeg, **context)
     except Exception:  # noqa: BLE001 - never take the camera down; say so (throttled)
         camera_id = getattr(camera, "pk", None)
         now = time.monotonic()
@@ -46,11 +50,24 @@ def on_frame(camera, result, annotated_jpeg: Snapshot) -> None:
                 _last_error_log[camera_id] = now
         if due:
             logger.exception("Alert rules failed for camera %s", camera_id)
+        return []
 
 
-def process_frame(camera, result, annotated_jpeg: Snapshot, *, now: float | None = None) -> list[Action]:
-    """`on_frame` without the safety net; `now` (wall clock, epoch s) is for tests."""
-    s = get_runtime_settings()
+def process_frame(
+    camera,
+    result,
+    annotated_jpeg: Snapshot,
+    *,
+    now: float | None = None,
+    zones: ZoneMap | None = None,
+    settings: Any = None,
+    cam_state: state.CameraState | None = None,
+) -> list[Action]:
+    """`on_frame` without the safety net. `zones` (see `zone_map`) and `settings` come from the
+    runner's per-camera context, else they are read here. With `cam_state` (the runner's, kept
+    in memory) the caller saves the state; without, it is loaded and saved here. `now` (wall
+    clock, epoch s) is for tests."""
+    s = settings if settings is not None else get_runtime_settings()
     if not s.alerts_enabled:
         return []
     if isinstance(result, dict):
@@ -60,9 +77,14 @@ def process_frame(camera, result, annotated_jpeg: Snapshot, *, now: float | None
     ts = float(frame.get("timestamp") or 0.0)
     now = time.time() if now is None else now
     th = Thresholds.from_settings(s)
-    zones = _zones(camera.pk)
+    if zones is None:
+        zones = zone_map(Zone.objects.filter(camera_id=camera.pk))
     observations = evaluate(frame, th, {zone_id: limits for zone_id, (_, limits) in zones.items()})
-    cam_state = state.load(camera.pk, ts)
+    standalone = cam_state is None
+    if cam_state is None:
+        cam_state = state.load(camera.pk, ts)
+    else:
+        state.follow_clock(cam_state, ts)
     done: list[Action] = []
     failure: Exception | None = None
     for obs in observations:
@@ -78,7 +100,8 @@ def process_frame(camera, result, annotated_jpeg: Snapshot, *, now: float | None
                 failure = failure or exc
                 break
             done.append(action)
-    state.save(cam_state, ts, now, th.cooldown_s)
+    if standalone:
+        state.save(cam_state, ts, now, th.cooldown_s)
     if failure is not None:
         raise failure
     return done
@@ -118,26 +141,12 @@ def _raise(camera, st: KeyState, obs, frame: dict, jpeg: bytes | None, zones: di
     merge_peak(st.peak, obs.figures)
 
 
-def _zones(camera_id: int) -> dict[str, tuple[Any, ZoneLimits]]:
-    """The camera's zones by id (as text) with their density overrides, cached briefly."""
-    now = time.monotonic()
-    with _lock:
-        cached = _zone_cache.get(camera_id)
-        if cached is not None and now - cached[0] < ZONE_CACHE_S:
-            return cached[1]
-    from cameras.models import Zone
-
-    zones = {
-        str(z.pk): (z, ZoneLimits(z.name, z.density_warning, z.density_critical))
-        for z in Zone.objects.filter(camera_id=camera_id)
-    }
-    with _lock:
-        _zone_cache[camera_id] = (now, zones)
-    return zones
+def zone_map(zones) -> ZoneMap:
+    """Zones by id (as text) with their density limits, as the rules look them up."""
+    return {str(z.pk): (z, ZoneLimits(z.name, z.density_warning, z.density_critical)) for z in zones}
 
 
 def forget_caches() -> None:
-    """Drop the per-process caches (tests; a runner picks changes up within seconds anyway)."""
+    """Forget which cameras' failures were logged lately (tests)."""
     with _lock:
-        _zone_cache.clear()
         _last_error_log.clear()

@@ -52,7 +52,7 @@ class Thresholds:
 
     @classmethod
     def from_settings(cls, s: Any) -> Thresholds:
-        """From `crowdsafe.models.RuntimeSettings`."""
+        """From `core.models.RuntimeSettings`."""
         return cls(
             density_warning=s.density_warning,
             density_critical=s.density_critical,

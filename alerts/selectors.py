@@ -7,6 +7,14 @@ from django.db.models import Count, QuerySet
 from alerts.models import Alert, AlertLevel, AlertStatus, AlertTrigger
 
 
+def latest_alerts(limit: int = 10, camera=None) -> list[Alert]:
+    """The newest alerts, of one camera or of all."""
+    qs = Alert.objects.select_related("camera", "zone")
+    if camera is not None:
+        qs = qs.filter(camera=camera)
+    return list(qs.order_by("-created_at")[:limit])
+
+
 def unacknowledged_count() -> int:
     """Alerts nobody has acknowledged yet (status open)."""
     return Alert.objects.filter(status=AlertStatus.OPEN).count()

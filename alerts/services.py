@@ -10,6 +10,7 @@ import logging
 import uuid
 from typing import Any
 
+from celery import current_app
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -23,7 +24,7 @@ from alerts.models import Alert, AlertEvent, AlertStatus, NotificationState
 from alerts.rules import COUNT_UNRELIABLE, Observation
 from alerts.selectors import alert_statistics, unacknowledged_count
 from alerts.text import describe
-from crowdsafe.runtime_settings import get_runtime_settings
+from core.runtime_settings import get_runtime_settings
 
 __all__ = [
     "acknowledge_alert",
@@ -38,6 +39,8 @@ __all__ = [
     "record_notification",
 ]
 
+# Sent by name: alerts.tasks imports this module (one direction, no import cycle).
+SEND_NOTIFICATION_TASK = "alerts.tasks.send_alert_notification"
 logger = logging.getLogger("alerts")
 Action = AlertEvent.Action
 MAX_NOTE_LENGTH = 2000
@@ -72,10 +75,8 @@ def _after_commit(alert: Alert, event: str, notify: str | None = None) -> None:
 
 
 def _queue_notification(alert_id: int, kind: str) -> None:
-    from alerts.tasks import send_alert_notification
-
     try:
-        send_alert_notification.apply_async((alert_id, kind), queue="default")
+        current_app.send_task(SEND_NOTIFICATION_TASK, (alert_id, kind), queue="default")
     except Exception as exc:  # noqa: BLE001 - the broker is down: say so on the alert
         logger.exception("Could not queue the Telegram message for alert %s", alert_id)
         Alert.objects.filter(pk=alert_id).update(

@@ -2,9 +2,11 @@
 
 One hash per camera, ``<prefix>:alerts:rules:<camera_id>``: a field per key
 ("<zone>:<trigger>") holding a JSON `KeyState`, and ``_clock`` holding the last video time
-seen. Only the camera's runner writes it (one runner per camera, by lease). Other processes
-signal a resolved alert through the set ``<prefix>:alerts:resolved:<camera_id>``, which the
-runner pops on its next frame; that avoids two writers on the hash.
+seen. Only the camera's runner writes it (one runner per camera, by lease): it keeps the
+state in memory (alerts.sinks) and checkpoints it here at each heartbeat and at once whenever
+an alert was raised or changed, so a takeover neither fires again nor forgets one. Other
+processes signal a resolved alert through the set ``<prefix>:alerts:resolved:<camera_id>``,
+which the runner pops at its heartbeat; that avoids two writers on the hash.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 
 from alerts.rules import KeyState
-from crowdsafe.redis import get_redis, redis_key
+from core.redis import get_redis, redis_key
 
 STATE_TTL_S = 7 * 24 * 3600  # refreshed on every write; an idle camera's state ages out
 CLOCK_FIELD = "_clock"
@@ -52,15 +54,31 @@ def load(camera_id: int, ts: float) -> CameraState:
             state.keys[name] = KeyState.from_json_dict(json.loads(value))
         except (ValueError, TypeError):
             continue  # a corrupt field is dropped (rewritten or removed on save)
+    _untrack_resolved(state, resolved)
+    follow_clock(state, ts)
+    return state
+
+
+def pop_resolved(state: CameraState) -> None:
+    """Untrack the alerts that other processes resolved since the last call."""
+    _untrack_resolved(state, get_redis().spop(resolved_key(state.camera_id), 1000))
+
+
+def _untrack_resolved(state: CameraState, resolved) -> None:
     resolved_ids = {int(r) for r in resolved or []}
     if resolved_ids:
         for st in state.keys.values():
             if st.alert_id in resolved_ids:
                 untrack(st)
+
+
+def follow_clock(state: CameraState, ts: float) -> None:
+    """A video clock that went back, or jumped ahead by more than MAX_VIDEO_GAP_S, restarts
+    the video timers (debounce, all-clear); then the state's clock is `ts`."""
     if state.clock is not None and (ts < state.clock - 1e-3 or ts - state.clock > MAX_VIDEO_GAP_S):
         for st in state.keys.values():
             st.reset_video_clock()
-    return state
+    state.clock = ts
 
 
 def untrack(st: KeyState) -> None:
@@ -74,6 +92,27 @@ def untrack(st: KeyState) -> None:
 
 def save(state: CameraState, ts: float, now: float, cooldown_s: float) -> None:
     """Write the fields that changed; drop keys with nothing left to remember."""
+    updates, removals = _changes(state, now, cooldown_s)
+    _write(state, ts, updates, removals)
+
+
+def checkpoint(state: CameraState, ts: float, now: float, cooldown_s: float) -> None:
+    """Write the whole state, replacing what Redis holds (the runner's periodic checkpoint:
+    a Redis that restarted empty gets it back within one heartbeat)."""
+    updates, _ = _changes(state, now, cooldown_s, everything=True)
+    key = rules_key(state.camera_id)
+    pipe = get_redis().pipeline(transaction=True)
+    pipe.delete(key)
+    if updates:
+        pipe.hset(key, mapping={**updates, CLOCK_FIELD: repr(ts)})
+        pipe.expire(key, STATE_TTL_S)
+    pipe.execute()
+    state._raw = {**updates, CLOCK_FIELD: repr(ts)} if updates else {}
+
+
+def _changes(
+    state: CameraState, now: float, cooldown_s: float, everything: bool = False
+) -> tuple[dict[str, str], list[str]]:
     updates: dict[str, str] = {}
     removals: list[str] = []
     for name, st in state.keys.items():
@@ -83,16 +122,21 @@ def save(state: CameraState, ts: float, now: float, cooldown_s: float) -> None:
                 removals.append(name)
             continue
         encoded = json.dumps(st.to_json_dict(), separators=(",", ":"))
-        if state._raw.get(name) != encoded:
+        if everything or state._raw.get(name) != encoded:
             updates[name] = encoded
     for name in state._raw:
         if name != CLOCK_FIELD and name not in state.keys:
             removals.append(name)
+    return updates, removals
+
+
+def _write(state: CameraState, ts: float, updates: dict[str, str], removals: list[str]) -> None:
     remaining = (set(state._raw) - set(removals) - {CLOCK_FIELD}) | set(updates)
     key = rules_key(state.camera_id)
     if not updates and not removals:
-        if remaining and state.clock != ts:
+        if remaining and state._raw.get(CLOCK_FIELD) != repr(ts):
             get_redis().hset(key, CLOCK_FIELD, repr(ts))
+            state._raw[CLOCK_FIELD] = repr(ts)
         return
     pipe = get_redis().pipeline(transaction=False)
     if removals:
@@ -103,6 +147,14 @@ def save(state: CameraState, ts: float, now: float, cooldown_s: float) -> None:
     else:
         pipe.delete(key)
     pipe.execute()
+    # What Redis holds now: a state kept in memory (the runner's) writes only changes next time.
+    for name in removals:
+        state._raw.pop(name, None)
+    state._raw.update(updates)
+    if remaining:
+        state._raw[CLOCK_FIELD] = repr(ts)
+    else:
+        state._raw.pop(CLOCK_FIELD, None)
 
 
 def signal_resolved(camera_id: int, alert_id: int) -> None:

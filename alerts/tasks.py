@@ -6,15 +6,15 @@ from celery import shared_task
 
 from alerts.models import Alert
 from alerts.notifications import KINDS, send_alert
-from alerts.services import record_notification
-from crowdsafe.runtime_settings import get_runtime_settings
+from alerts.services import SEND_NOTIFICATION_TASK, record_notification
+from core.runtime_settings import get_runtime_settings
 
 
 # acks_late: acknowledged only when done, so a message whose worker died mid-send goes back to
 # the queue after the broker's visibility timeout (CROWDSAFE_BROKER_VISIBILITY_TIMEOUT) and the
 # next worker sends it. A chat may then get it twice; better twice than never.
 @shared_task(
-    name="alerts.tasks.send_alert_notification",
+    name=SEND_NOTIFICATION_TASK,
     ignore_result=True,
     acks_late=True,
     reject_on_worker_lost=True,

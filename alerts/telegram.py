@@ -18,8 +18,11 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from django.utils import timezone
 
-from crowdsafe.redis import get_redis, redis_key
+from core.models import RuntimeSettings
+from core.redis import get_redis, redis_key
+from core.runtime_settings import get_runtime_settings
 
 logger = logging.getLogger("alerts")
 
@@ -179,10 +182,6 @@ def _retry_after(body: dict, response: requests.Response) -> float:
 
 def send_test_message() -> TelegramResult:
     """Send a test text to every configured chat and say what Telegram answered."""
-    from django.utils import timezone
-
-    from crowdsafe.models import RuntimeSettings
-    from crowdsafe.runtime_settings import get_runtime_settings
 
     s = RuntimeSettings.objects.filter(pk=1).first() or get_runtime_settings()  # fresh, not cached
     if not s.telegram_bot_token:

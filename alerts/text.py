@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from alerts.rules import COUNT_UNRELIABLE, DENSITY, RISK_LEVEL, SURGE, Observation
-from analytics.quality import reason_text
+from core.count_quality import reason_text
 
 
 def _scope(fig: dict[str, Any]) -> str:

@@ -16,8 +16,9 @@ from accounts.roles import Role
 from alerts.forms import UNRESOLVED, AlertFilterForm, AlertNoteForm
 from alerts.models import Alert, AlertStatus
 from alerts.selectors import unacknowledged_count
-from crowdsafe.inputs import safe_next
-from crowdsafe.views import render_page
+from alerts.services import acknowledge_alert, resolve_alert
+from core.inputs import safe_next
+from core.pages import render_page
 
 PAGE_SIZE = 50
 
@@ -67,7 +68,6 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 
 
 def _change(request: HttpRequest, alert_id: int, action: str) -> HttpResponse:
-    from alerts.services import acknowledge_alert, resolve_alert
 
     alert = get_object_or_404(Alert.objects.select_related("camera"), pk=alert_id)
     form = AlertNoteForm(request.POST)

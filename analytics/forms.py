@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 
 from analytics.ranges import resolve_range
 from cameras.models import Camera, Zone
-from crowdsafe.inputs import parse_id
+from core.inputs import parse_id
 
 PRESET_CHOICES = [("1h", "1H"), ("24h", "24H"), ("7d", "7D"), ("30d", "30D"), ("custom", "Custom")]
 BUCKET_CHOICES = [("auto", "Automatic"), ("hourly", "Hourly"), ("daily", "Daily"), ("weekly", "Weekly")]
@@ -62,3 +63,16 @@ class AnalyticsForm(forms.Form):
         if data["preset"] != "custom":
             return data["preset"], None, None
         return None, data.get("start"), data.get("end")
+
+
+def form_for_request(request: HttpRequest) -> AnalyticsForm | None:
+    """The analytics form bound to the query, defaulting to the first camera and the last 24 h."""
+    first = Camera.objects.order_by("name").first()
+    if first is None:
+        return None
+    data = request.GET.copy()
+    data.setdefault("camera", str(first.pk))
+    if "preset" not in data and not data.get("start"):
+        data["preset"] = "24h"
+    data.setdefault("bucket", "auto")
+    return AnalyticsForm(data)

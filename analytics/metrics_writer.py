@@ -19,8 +19,10 @@ from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
 
-from analytics import quality, rollups
+from analytics import rollups
 from analytics.models import Metric, RiskLevel
+from cameras.models import Zone
+from core import count_quality as quality
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,7 @@ class _Bucket:
     tiled: bool = False
 
     def add_quality(self, q: dict[str, Any]) -> None:
-        """Fold one frame's `analytics.quality.frame_quality` into the second."""
+        """Fold one frame's `core.count_quality.frame_quality` into the second."""
         self.count_quality = quality.worst(self.count_quality, q["level"])
         self.quality_reasons.update(q["reasons"])
         factor = q["undercount_factor"]
@@ -170,6 +172,9 @@ class MetricsWriter:
     # position there): rows and position commit together, so a crash between the two cannot
     # leave rows whose position is unknown (the next runner started the file over).
     on_written: Callable[[int], None] | None = None
+    # The camera's zones now (from the runner's per-camera context): rows of zones deleted
+    # meanwhile are dropped. None writes every zone's rows.
+    zone_ids: set[int] | None = None
 
     def add(self, result: Any) -> None:
         """Add one engine FrameResult (its `timestamp` is source seconds)."""
@@ -211,37 +216,53 @@ class MetricsWriter:
         self._camera, self._zones = _Bucket(), {}
 
     def flush_pending(self) -> int:
-        """Write the completed seconds; rows of zones deleted meanwhile are dropped."""
+        """Write the completed seconds; rows of zones no longer in `zone_ids` are dropped."""
         if not self._pending:
             return 0
-        from cameras.models import Zone
-
-        zone_ids = {m.zone_id for m in self._pending if m.zone_id is not None}
-        if zone_ids:
-            alive = set(
-                Zone.objects.filter(camera_id=self.camera_id, pk__in=zone_ids).values_list("pk", flat=True)
-            )
-            self._pending = [m for m in self._pending if m.zone_id is None or m.zone_id in alive]
+        if self.zone_ids is not None:
+            self._pending = [m for m in self._pending if m.zone_id is None or m.zone_id in self.zone_ids]
         rows, self._pending = self._pending, []
         if self.fenced:
             return 0
         try:
-            with transaction.atomic():
-                if self.fence is not None and not self.fence():
-                    self.fenced = True
-                    log.warning("Camera %s: fenced out (another runner took over); %d rows dropped",
-                                self.camera_id, len(rows))
-                    return 0
-                _insert(rows)
-                if self.on_written is not None and self._pending_until is not None:
-                    self.on_written(self._pending_until)
+            try:
+                written = self._write(rows)
+            except IntegrityError:
+                # A zone deleted since the runner's last heartbeat: its rows break the foreign
+                # key. Keep the rows of the zones that still exist and write again.
+                rows = self._rows_of_live_zones(rows)
+                written = self._write(rows)
         except DatabaseError:  # a database blip (connection killed): the next flush retries them
             self._pending = rows + self._pending
             raise
+        if not written:
+            return 0
         self.written_until = self._pending_until
         rollups.rows_written(rows)
         self.rows_written += len(rows)
         return len(rows)
+
+    def _write(self, rows: list[Metric]) -> bool:
+        """Rows and file position in one transaction, fenced; False when fenced out."""
+        with transaction.atomic():
+            if self.fence is not None and not self.fence():
+                self.fenced = True
+                log.warning("Camera %s: fenced out (another runner took over); %d rows dropped",
+                            self.camera_id, len(rows))
+                return False
+            _insert(rows)
+            if self.on_written is not None and self._pending_until is not None:
+                self.on_written(self._pending_until)
+        return True
+
+    def _rows_of_live_zones(self, rows: list[Metric]) -> list[Metric]:
+        zone_ids = {m.zone_id for m in rows if m.zone_id is not None}
+        alive = set(
+            Zone.objects.filter(camera_id=self.camera_id, pk__in=zone_ids).values_list("pk", flat=True)
+        )
+        if self.zone_ids is not None:
+            self.zone_ids -= zone_ids - alive
+        return [m for m in rows if m.zone_id is None or m.zone_id in alive]
 
     def close(self) -> int:
         """Close the current second (even if partial) and write everything."""

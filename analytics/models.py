@@ -12,7 +12,7 @@ class RiskLevel(models.TextChoices):
 
 
 class CountQuality(models.TextChoices):
-    """How far the count can be trusted (see analytics.quality for the reasons)."""
+    """How far the count can be trusted (see core.count_quality for the reasons)."""
 
     OK = "ok", "OK"
     DEGRADED = "degraded", "Degraded"

@@ -15,8 +15,8 @@ from django.db.models import Count, FloatField, Max, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, ExtractMinute, ExtractSecond, Floor, TruncHour, TruncMinute
 from django.utils import timezone
 
-from analytics import quality
 from analytics.models import CountQuality, Metric, RiskLevel
+from core import count_quality as quality
 
 PARTIAL_SECONDS = 900
 # An hour is sealed (its rollup may be stored) this long after it ends: late rows of a

@@ -7,13 +7,16 @@ callers have already parsed and validated the request.
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from analytics import quality, selectors
+from analytics import selectors
 from analytics.models import Metric, RiskLevel
 from analytics.partials import Partial
+from core import count_quality as quality
 
 
 def _round(value: float, digits: int) -> float:
@@ -189,3 +192,28 @@ def metric_to_dict(m: Metric) -> dict:
     out.pop("samples")
     out.pop("quality_seconds")
     return out
+
+
+LIVE_CHART_MINUTES = 5
+
+
+def live_chart_seed(camera, minutes: int = LIVE_CHART_MINUTES) -> list[dict[str, Any]]:
+    """The last minutes of stored metrics, so the camera page's live chart does not start empty."""
+    end = timezone.now()
+    rows = metrics_history(camera, end - timedelta(minutes=minutes), end, max_points=300)
+    tz = timezone.get_current_timezone()
+    return [
+        {
+            "t": _clock(row["timestamp"], tz),
+            "count": row.get("count") or 0,
+            "density": row.get("density") or 0,
+            "risk": round((row.get("risk_score") or 0) * 100, 1),
+        }
+        for row in rows
+    ]
+
+
+def _clock(value: Any, tz: tzinfo) -> str:
+    if isinstance(value, str):
+        value = parse_datetime(value) or value
+    return value.astimezone(tz).strftime("%H:%M:%S") if hasattr(value, "astimezone") else str(value)

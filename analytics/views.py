@@ -21,9 +21,9 @@ from django.views.decorators.http import require_GET
 from accounts.permissions import role_required
 from accounts.roles import Role
 from analytics import presenters, selectors
-from analytics.forms import EXPORT_FORMATS, AnalyticsForm
+from analytics.forms import EXPORT_FORMATS, AnalyticsForm, form_for_request
 from cameras.models import Camera
-from crowdsafe.views import render_page
+from core.pages import render_page
 
 CHART_POINTS = 500
 RAW_PAGE_SIZE = 50
@@ -86,22 +86,10 @@ def raw_page(form: AnalyticsForm, page_number: str | None):
     return Paginator(rows, RAW_PAGE_SIZE).get_page(page_number)
 
 
-def _bound_form(request: HttpRequest) -> AnalyticsForm | None:
-    first = Camera.objects.order_by("name").first()
-    if first is None:
-        return None
-    data = request.GET.copy()
-    data.setdefault("camera", str(first.pk))
-    if "preset" not in data and not data.get("start"):
-        data["preset"] = "24h"
-    data.setdefault("bucket", "auto")
-    return AnalyticsForm(data)
-
-
 @require_GET
 @role_required(Role.VIEWER)
 def analytics_page(request: HttpRequest) -> HttpResponse:
-    form = _bound_form(request)
+    form = form_for_request(request)
     context: dict[str, Any] = {"form": form, "export_formats": EXPORT_FORMATS}
     status = 200
     raw = bool(request.htmx and request.htmx.target == "raw-table")
@@ -121,30 +109,3 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "analytics-results":
         return render(request, "partials/analytics_results.html", context, status=status)
     return render_page(request, "pages/analytics.html", "analytics", context, status=status)
-
-
-@require_GET
-@role_required(Role.OPERATOR)  # exports are operator-only, as in the API
-def analytics_export(request: HttpRequest) -> HttpResponse:
-    """A CSV, DOCX, PDF or Markdown report of the selected range (built by `reports`)."""
-    fmt = request.GET.get("format", "")
-    form = _bound_form(request)
-    if fmt not in EXPORT_FORMATS:
-        return _bad_request(f"Unknown format '{fmt}'; use csv, docx, pdf or md.")
-    if form is None or not form.is_valid():
-        if form is not None and form.range_error is not None:  # the fields were fine, the range not
-            return _bad_request(" ".join(form.range_error.messages))
-        errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in (form.errors.items() if form else []))
-        return _bad_request(errors or "No camera to export.")
-    data = form.cleaned_data
-    return build_export(data["camera"], data["range_start"], data["range_end"], fmt, data.get("zone"))
-
-
-def _bad_request(message: str) -> HttpResponse:
-    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
-
-
-def build_export(camera: Camera, start: datetime, end: datetime, fmt: str, zone=None) -> HttpResponse:
-    from reports.exports import export_response
-
-    return export_response(camera, start, end, fmt=fmt, zone=zone)

@@ -100,7 +100,7 @@ def engine_alone(clip: Path, repeats: int) -> dict:
 
 def start_worker(concurrency: int, env: dict | None = None) -> subprocess.Popen:
     from cameras.tasks import ready_key
-    from crowdsafe.redis import get_redis
+    from core.redis import get_redis
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "crowdsafe", "worker", "-Q", "streams", "-P", "prefork",

@@ -3,17 +3,18 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from cameras.models import Camera, CountingLine, Recording, Zone
+from cameras.services import delete_camera, start_camera, stop_camera
+from cameras.sources import mask_source, validate_source
+from core.models import SystemLog
 
 
 def _audit(message: str, request, camera: Camera) -> None:
-    from crowdsafe.models import SystemLog
 
     SystemLog.objects.create(level=SystemLog.Level.INFO, component="cameras", message=message,
                              details={"camera_id": camera.pk}, user=request.user)
 
 
 def _masked(source: str) -> str:
-    from cameras.sources import mask_source
 
     return mask_source(source)
 
@@ -40,8 +41,6 @@ class CameraAdminForm(forms.ModelForm):
             self.initial["source"] = _masked(self.instance.source)
 
     def clean(self):
-        from cameras.sources import validate_source
-
         data = super().clean()
         source = data.get("source") or ""
         if self.instance.pk and source in ("", _masked(self.instance.source)):
@@ -78,8 +77,6 @@ class CameraAdmin(admin.ModelAdmin):
         _audit(f"Camera {obj.name} {verb} in the admin site ({fields})", request, obj)
 
     def delete_model(self, request, obj) -> None:
-        from cameras.services import delete_camera
-
         _audit(f"Camera {obj.name} deleted in the admin site", request, obj)
         delete_camera(obj, user=request.user)  # stops the runner, removes recordings and files
 
@@ -89,8 +86,6 @@ class CameraAdmin(admin.ModelAdmin):
 
     @admin.action(description="Start the selected cameras")
     def start_cameras(self, request, queryset) -> None:
-        from cameras.services import start_camera
-
         for camera in queryset:
             try:
                 started = start_camera(camera, user=request.user)
@@ -101,8 +96,6 @@ class CameraAdmin(admin.ModelAdmin):
 
     @admin.action(description="Stop the selected cameras")
     def stop_cameras(self, request, queryset) -> None:
-        from cameras.services import stop_camera
-
         for camera in queryset:
             stop_camera(camera, user=request.user)
         self.message_user(request, f"Asked {queryset.count()} camera(s) to stop.")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from celery import bootsteps
 
-from crowdsafe.redis import get_redis, redis_key
+from core.redis import get_redis, redis_key
 
 WORKER_TTL_S = 15
 REFRESH_S = 5.0

@@ -28,7 +28,7 @@ from accounts.roles import Role, has_role
 from cameras import live
 from cameras.models import Camera
 from cameras.push import DASHBOARD_GROUP, camera_group
-from crowdsafe.outages import warn_throttled
+from core.outages import warn_throttled
 
 logger = logging.getLogger(__name__)
 DENIED = 4403

@@ -23,8 +23,8 @@ from analytics.engine import (
     get_detector,
 )
 from cameras.models import Camera
-from crowdsafe.models import RuntimeSettings
-from crowdsafe.runtime_settings import get_runtime_settings
+from core.models import RuntimeSettings
+from core.runtime_settings import get_runtime_settings
 
 
 def detector_config(rs: RuntimeSettings | None = None) -> DetectorConfig:

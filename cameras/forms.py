@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 
 from cameras.models import Camera, CountingLine, SourceType, Zone
+from cameras.sources import mask_source
 
 CAMERA_FIELDS = (
     "name", "location", "source_type", "source", "area_m2", "capacity", "target_fps",
@@ -40,8 +41,6 @@ class CameraForm(forms.ModelForm):
         self.fields["source"].required = False
         self.fields["tiling_mode"].required = False  # a form without it keeps the camera's mode
         if self.instance.pk and self.instance.source:
-            from cameras.sources import mask_source
-
             # Never echo stored credentials back into the page: show the mask, keep on blank/mask.
             self.initial["source"] = mask_source(self.instance.source)
 
@@ -54,8 +53,6 @@ class CameraForm(forms.ModelForm):
         data["tiling_mode"] = data["tiling_mode"] or self.instance.tiling_mode
         source = data["source"] or ""
         if self.instance.pk:
-            from cameras.sources import mask_source
-
             unchanged_type = data["source_type"] == self.instance.source_type
             if unchanged_type and source in ("", mask_source(self.instance.source)):
                 data["source"] = self.instance.source

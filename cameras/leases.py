@@ -32,7 +32,7 @@ from django.db.models import F
 
 from cameras import conf
 from cameras.models import Camera
-from crowdsafe.redis import get_redis, redis_key
+from core.redis import get_redis, redis_key
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import time
 from redis.exceptions import RedisError
 
 from cameras.push import DASHBOARD_GROUP, camera_group, push
-from crowdsafe.outages import warn_throttled
-from crowdsafe.redis import get_redis, redis_key
+from core.outages import warn_throttled
+from core.redis import get_redis, redis_key
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,10 @@
 """What the runner does with every processed frame.
 
 Engine step, annotated frame to the recording and (as JPEG, at most `live_frame_hz` times a
-second) to Redis, per-second metrics, the alert rules hook, and at most `live_push_hz` live
-pushes per second. Everything after the engine step is best effort: a failing push, hook or
-disk never stops the analysis.
+second) to Redis, then the registered sinks (cameras/sinks.py: per-second metrics, alert
+rules) with the per-camera context, and at most `live_push_hz` live pushes per second. The
+result is serialised once per frame (`FrameOutput.payload`). Everything after the engine step
+is best effort: a failing push, sink or disk never stops the analysis.
 """
 
 from __future__ import annotations
@@ -17,26 +18,16 @@ import cv2
 import numpy as np
 
 from analytics.engine import CrowdEngine, FrameResult, RenderOptions
-from analytics.metrics_writer import MetricsWriter
-from cameras import conf, live
+from cameras import conf, live, sinks
 from cameras.models import Camera
 from cameras.readers import Frame
 from cameras.recordings import BackgroundRecorder, SegmentRecorder
-from crowdsafe.outages import warn_throttled
+from core.outages import warn_throttled
 
 log = logging.getLogger(__name__)
 
 HEATMAP = RenderOptions(heatmap=True)
 HEATMAP_CHECK_S = 1.0
-
-
-def _load_alert_hook() -> Callable | None:
-    """alerts.hooks.on_frame when the alerts app provides it; else nothing (quietly)."""
-    try:
-        from alerts.hooks import on_frame
-    except (ImportError, AttributeError):
-        return None
-    return on_frame if callable(on_frame) else None
 
 
 def encode_jpeg(image: np.ndarray, quality: int, max_width: int) -> bytes:
@@ -87,16 +78,15 @@ class FramePipeline:
         fence: Callable[[], bool] | None = None,
         on_written: Callable[[int], None] | None = None,
     ) -> None:
-        self.camera = camera
+        self.context = sinks.CameraContext.load(camera)
         self.engine = engine
         self.origin = origin  # UTC datetime of source time 0
-        self.metrics = MetricsWriter(camera.pk, origin, fence=fence, on_written=on_written)
+        self.sinks = sinks.build(sinks.SinkStart(camera.pk, origin, fence=fence, on_written=on_written))
         self.recorder = (
             BackgroundRecorder(SegmentRecorder(camera.pk, record_fps, on_error=on_recording_error))
             if conf.recordings_enabled()
             else None
         )
-        self.alert_hook = _load_alert_hook()
         self.push_interval = 1.0 / max(conf.live_push_hz(), 0.1)
         self.frame_interval = 1.0 / max(conf.live_frame_hz(), 0.1)
         self.jpeg_quality = conf.live_jpeg_quality()
@@ -108,17 +98,24 @@ class FramePipeline:
         self._last_frame = float("-inf")
         self._heatmap_checked = 0.0
         self._heatmap = False
-        self._hook_failed = False
-        self._last_flush = time.monotonic()
+
+    @property
+    def camera(self) -> Camera:
+        return self.context.camera
+
+    def refresh(self, camera: Camera) -> None:
+        """The heartbeat's fresh camera (zones and lines prefetched): a new per-camera context."""
+        self.context = sinks.CameraContext.load(camera)
 
     @property
     def fenced(self) -> bool:
         """Another runner owns the camera: nothing more is written or pushed from here."""
-        return self.metrics.fenced
+        return any(sink.fenced for _, sink in self.sinks)
 
     def fence_out(self) -> None:
-        """The lease is lost: drop the buffered seconds, stop writing and pushing."""
-        self.metrics.discard()
+        """The lease is lost: every sink drops what it buffered and writes nothing more."""
+        for name, sink in self.sinks:
+            self._guard(name, sink.discard)
 
     def process(self, frame: Frame) -> FrameResult:
         result = self.engine.process(frame.image, frame.timestamp)
@@ -126,25 +123,29 @@ class FramePipeline:
         wall = self.origin + timedelta(seconds=frame.timestamp)
         if self.recorder is not None:
             self.recorder.write(annotated, frame.timestamp, wall)
-        jpeg = LazyJpeg(annotated, self.jpeg_quality, self.max_width)
+        out = sinks.FrameOutput(result, LazyJpeg(annotated, self.jpeg_quality, self.max_width))
         self.frames += 1
         now = time.monotonic()
         if now - self._last_frame >= self.frame_interval and not self.fenced:
             self._last_frame = now
-            self._store_live_frame(frame, result, jpeg())
-        try:
-            self.metrics.add(result)
-        except Exception as exc:  # a database hiccup must not stop the analysis
-            warn_throttled(log, f"metrics-{self.camera.pk}", "Camera %s: metrics not written: %s",
-                           self.camera.pk, exc)
-        if self.fenced:
-            return result  # no live frame, push or alert from a runner that was replaced
-        self._run_alert_hook(result, jpeg)
+            self._store_live_frame(frame, result, out.jpeg())
+        for name, sink in self.sinks:
+            if self.fenced:
+                return result  # nothing more from a runner that was replaced
+            self._guard(name, sink.on_frame, self.context, out)
         now = time.monotonic()
-        if now - self._last_push >= self.push_interval:
+        if now - self._last_push >= self.push_interval and not self.fenced:
             self._last_push = now
-            self.publish(result, wall)
+            self.publish(out, wall)
         return result
+
+    def _guard(self, name: str, call: Callable, *args) -> None:
+        """Run a sink's step; a failure is logged (throttled per camera and sink), never raised."""
+        try:
+            call(*args)
+        except Exception as exc:  # a database or Redis hiccup must not stop the analysis
+            warn_throttled(log, f"sink-{name}-{self.camera.pk}", "Camera %s: %s sink failed: %s: %s",
+                           self.camera.pk, name, type(exc).__name__, exc)
 
     def _store_live_frame(self, frame: Frame, result: FrameResult, jpeg: bytes) -> None:
         heat = None
@@ -157,8 +158,8 @@ class FramePipeline:
             warn_throttled(log, f"frame-{self.camera.pk}", "Camera %s: latest frame not stored: %s",
                            self.camera.pk, exc)
 
-    def publish(self, result: FrameResult, wall: datetime) -> None:
-        data = result.to_dict(include_persons=False)
+    def publish(self, out: sinks.FrameOutput, wall: datetime) -> None:
+        data = dict(out.payload)
         data.update(
             camera_id=self.camera.pk,
             name=self.camera.name,
@@ -170,7 +171,7 @@ class FramePipeline:
         except Exception as exc:
             warn_throttled(log, f"live-{self.camera.pk}", "Camera %s: live metrics not stored: %s",
                            self.camera.pk, exc)
-        live.push_camera_update(self.camera.pk, data, summary(self.camera, result, self.status))
+        live.push_camera_update(self.camera.pk, data, summary(self.camera, out.result, self.status))
         self.pushes += 1
 
     def _wants_heatmap(self) -> bool:
@@ -183,32 +184,17 @@ class FramePipeline:
                 self._heatmap = False
         return self._heatmap
 
-    def _run_alert_hook(self, result: FrameResult, jpeg: LazyJpeg) -> None:
-        if self.alert_hook is None:
-            return
-        try:
-            self.alert_hook(self.camera, result, jpeg)
-        except Exception:  # the hook must never raise; if it does, say so once and go on
-            if not self._hook_failed:
-                log.exception("Camera %s: alert hook failed", self.camera.pk)
-                self._hook_failed = True
-
-    def flush(self, every_s: float = 5.0) -> None:
-        """Write the completed seconds in a batch (called from the heartbeat)."""
-        now = time.monotonic()
-        if now - self._last_flush < every_s:
-            return
-        self._last_flush = now
-        try:
-            self.metrics.flush_pending()
-        except Exception as exc:
-            log.warning("Camera %s: metrics not written: %s", self.camera.pk, exc)
+    def heartbeat(self) -> None:
+        """Every sink's periodic step (metrics written in batches, rule state checkpointed)."""
+        for name, sink in self.sinks:
+            if self.fenced:
+                return
+            self._guard(name, sink.on_heartbeat, self.context)
 
     def close(self) -> None:
-        """Finalise the recording and write the last (partial) second."""
+        """Finalise the recording; every sink writes what is left (the last, partial second)."""
         if self.recorder is not None:
             self.recorder.close()
-        try:
-            self.metrics.close()
-        except Exception as exc:
-            log.warning("Camera %s: last metrics not written: %s", self.camera.pk, exc)
+        for name, sink in self.sinks:
+            if not self.fenced:
+                self._guard(name, sink.close)

@@ -17,7 +17,7 @@ from concurrent.futures import Future
 
 from channels.layers import get_channel_layer
 
-from crowdsafe.outages import warn_throttled
+from core.outages import warn_throttled
 
 log = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from cameras import conf
@@ -91,6 +92,7 @@ class SegmentRecorder:
             self._fail(ts, exc)
 
     def _open(self, size: tuple[int, int], ts: float, wall: datetime) -> None:
+        # At call time: web processes import this module too, and never load the engine.
         from analytics.engine import open_video_writer
 
         folder = camera_recordings_dir(self.camera_id)
@@ -208,8 +210,6 @@ class BackgroundRecorder:
         self._queue.put((image, ts, wall))
 
     def _run(self) -> None:
-        from django.db import connection
-
         try:
             while (item := self._queue.get()) is not None:
                 self.recorder.write(*item)

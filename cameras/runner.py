@@ -27,7 +27,7 @@ from cameras.pipeline import FramePipeline
 from cameras.readers import FileReader, LiveReader, SourceOpenError, file_frames, live_frames
 from cameras.sources import ResolvedSource, resolve_source
 from cameras.status import set_status
-from crowdsafe.outages import warn_throttled
+from core.outages import warn_throttled
 
 log = logging.getLogger(__name__)
 
@@ -166,10 +166,10 @@ class CameraRunner:
             ):
                 return RESTART
             watcher.refresh(camera)
-            pipeline.camera = camera
+            pipeline.refresh(camera)
             self._report(*self._observed(pipeline), seen=self.frames_seen)
             self.frames_seen = False
-            pipeline.flush()
+            pipeline.heartbeat()
             if pipeline.fenced:
                 return LOST
             if self._should_park():
@@ -307,9 +307,5 @@ class CameraRunner:
             set_status(self.camera_id, CameraStatus.ERROR, self.detail)
         elif outcome == STOPPED:
             set_status(self.camera_id, CameraStatus.STOPPED, f"Stopped. {frames}")
-        elif outcome == RESTART:
-            from cameras.services import enqueue_runner
-
+        elif outcome == RESTART:  # the task queues the next runner once the lease is released
             set_status(self.camera_id, CameraStatus.STARTING, "Source changed: restarting.")
-            self.lease.release()
-            enqueue_runner(self.camera_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from celery import current_app
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -23,6 +24,8 @@ from cameras.sources import test_connection as _test_connection
 from cameras.status import set_status
 from cameras.uploads import remove_unused_upload, save_upload
 
+# Sent by name: cameras.tasks imports this module (one direction, no import cycle).
+RUN_CAMERA_TASK = "cameras.tasks.run_camera"
 log = logging.getLogger(__name__)
 
 EDITABLE_FIELDS = frozenset(
@@ -126,10 +129,8 @@ def enqueue_runner(camera_id: int, detail: str = "", status: str = CameraStatus.
     set_status(camera_id, status, detail or capacity.waiting_detail())
 
     def send() -> None:
-        from cameras.tasks import run_camera
-
-        try:
-            run_camera.apply_async((camera_id,))
+        try:  # routed to the streams queue by CELERY_TASK_ROUTES
+            current_app.send_task(RUN_CAMERA_TASK, (camera_id,))
         except Exception:
             leases.clear_pending(camera_id)
             raise
@@ -168,6 +169,7 @@ def set_calibration(camera: Camera, image_points, world_points) -> Camera:
     """Fit and store the ground-plane homography (empty lists remove the calibration)."""
     camera.calibration_image_points = image_points or []
     camera.calibration_world_points = world_points or []
+    # At call time: the engine (OpenCV, scikit-learn: ~0.8 s) is not loaded by every web process.
     from analytics.engine import CalibrationError, compute_homography
 
     camera.clean()  # point formats, ranges and counts

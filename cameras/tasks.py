@@ -34,9 +34,11 @@ from celery.signals import (
     worker_ready,
     worker_shutting_down,
 )
+from django.conf import settings
+from django.db import connections
 
 from cameras import leases, recordings, runner, services
-from crowdsafe.redis import get_redis, redis_key
+from core.redis import get_redis, redis_key
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +69,7 @@ def _on_worker_process_init(**_kwargs) -> None:
     (crowdsafe.celery gives pool processes the time this needs)."""
     if not _consumes_streams:
         return
-    from django.conf import settings
-
+    # Here only: every process imports the tasks, only streams pool processes need the engine.
     from analytics.engine import DetectorConfig, get_detector
 
     try:  # the same cache key (model, device) as the runner's; no database needed here
@@ -87,7 +88,6 @@ def _on_worker_process_init(**_kwargs) -> None:
 def _in_main_process(action, *args) -> None:
     """Run a recovery step in the worker's main process, then close its database connection:
     pool processes forked later must not inherit an open one."""
-    from django.db import connections
 
     try:
         action(*args)
@@ -142,9 +142,12 @@ def _worker_shutting_down() -> bool:
     return bool(get_redis().exists(_shutdown_key(os.getppid()), _shutdown_key(os.getpid())))
 
 
-@shared_task(name="cameras.tasks.run_camera", ignore_result=True)
+@shared_task(name=services.RUN_CAMERA_TASK, ignore_result=True)
 def run_camera(camera_id: int) -> str:
-    return runner.run(camera_id, should_stop=_worker_shutting_down)
+    outcome = runner.run(camera_id, should_stop=_worker_shutting_down)
+    if outcome == runner.RESTART:  # the source changed: a fresh runner opens the new one
+        services.enqueue_runner(camera_id)
+    return outcome
 
 
 @shared_task(name="cameras.tasks.reconcile_cameras", ignore_result=True)

@@ -11,7 +11,6 @@ import json
 import mimetypes
 import os
 import re
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,11 @@ from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import role_required
 from accounts.roles import Role, has_role
+from cameras.capacity import stream_capacity
 from cameras.forms import (
     CalibrationForm,
     CameraForm,
@@ -36,11 +35,24 @@ from cameras.forms import (
     UploadForm,
     ZoneForm,
 )
+from cameras.live import get_latest_jpeg, get_live_metrics
 from cameras.models import Camera, CountingLine, Recording, SourceType, Zone
-from crowdsafe.inputs import parse_id, parse_range
-from crowdsafe.views import apply_validation_error, latest_alerts, render_page
+from cameras.recordings import delete_recording
+from cameras.services import (
+    create_camera,
+    delete_camera,
+    save_upload,
+    set_calibration,
+    start_camera,
+    stop_camera,
+    test_connection,
+    update_camera,
+)
+from cameras.sources import describe_source, mask_source, resolve_upload_path
+from cameras.uploads import LIVE_SOURCE_ADMIN_ONLY, may_replace_source
+from core.inputs import parse_id, parse_range
+from core.pages import apply_validation_error, render_page
 
-LIVE_CHART_MINUTES = 5
 UPLOAD_ERROR_FIELDS = {"file": "video", "uploaded_file": "video", "upload": "video"}
 
 
@@ -49,7 +61,6 @@ def stream_url(camera: Camera) -> str:
 
 
 def source_label(camera: Camera) -> str:
-    from cameras.sources import describe_source
 
     return describe_source(camera.source_type, camera.source) if camera.source else "—"
 
@@ -75,7 +86,6 @@ def camera_list(request: HttpRequest) -> HttpResponse:
 
 
 def _stream_slots():
-    from cameras.capacity import stream_capacity
 
     try:
         return stream_capacity()
@@ -85,7 +95,6 @@ def _stream_slots():
 
 def _save_camera(request: HttpRequest, form: CameraForm, camera: Camera | None) -> Camera | None:
     """Create or update through the services; on a ValidationError nothing is kept."""
-    from cameras.services import create_camera, save_upload, update_camera
 
     try:
         with transaction.atomic():
@@ -135,8 +144,6 @@ def _camera_form_page(request: HttpRequest, camera: Camera | None) -> HttpRespon
 @require_POST
 @role_required(Role.OPERATOR)  # operators may upload footage for analysis (not reconfigure)
 def camera_upload(request: HttpRequest, camera_id: int) -> HttpResponse:
-    from cameras.services import save_upload
-    from cameras.uploads import LIVE_SOURCE_ADMIN_ONLY, may_replace_source
 
     camera = get_object_or_404(Camera, pk=camera_id)
     form = UploadForm(request.POST, request.FILES)
@@ -160,7 +167,6 @@ def camera_upload(request: HttpRequest, camera_id: int) -> HttpResponse:
 @require_POST
 @role_required(Role.ADMIN)
 def camera_test_connection(request: HttpRequest) -> HttpResponse:
-    from cameras.sources import test_connection
 
     form = TestConnectionForm(request.POST)
     if not form.is_valid():
@@ -169,7 +175,6 @@ def camera_test_connection(request: HttpRequest) -> HttpResponse:
     source = form.cleaned_data["source"]
     camera_id = parse_id(request.POST.get("camera_id"))
     if camera_id is not None:  # an edit form shows a masked URL: test the stored one
-        from cameras.sources import mask_source
 
         camera = Camera.objects.filter(pk=camera_id).first()
         if camera is not None and source == mask_source(camera.source):
@@ -182,7 +187,6 @@ def camera_test_connection(request: HttpRequest) -> HttpResponse:
 @role_required(Role.OPERATOR)
 def camera_test_saved(request: HttpRequest, camera_id: int) -> HttpResponse:
     """Open a saved camera's source once (operators, as the API's /test/)."""
-    from cameras.services import test_connection
 
     camera = get_object_or_404(Camera, pk=camera_id)
     result = test_connection(camera.source_type, camera.source)
@@ -192,7 +196,6 @@ def camera_test_saved(request: HttpRequest, camera_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @role_required(Role.ADMIN)
 def camera_delete(request: HttpRequest, camera_id: int) -> HttpResponse:
-    from cameras.services import delete_camera
 
     camera = get_object_or_404(Camera, pk=camera_id)
     if request.method == "POST":
@@ -206,7 +209,6 @@ def camera_delete(request: HttpRequest, camera_id: int) -> HttpResponse:
 @require_POST
 @role_required(Role.OPERATOR)
 def camera_start(request: HttpRequest, camera_id: int) -> HttpResponse:
-    from cameras.services import start_camera
 
     camera = get_object_or_404(Camera, pk=camera_id)
     try:
@@ -224,7 +226,6 @@ def camera_start(request: HttpRequest, camera_id: int) -> HttpResponse:
 @require_POST
 @role_required(Role.OPERATOR)
 def camera_stop(request: HttpRequest, camera_id: int) -> HttpResponse:
-    from cameras.services import stop_camera
 
     camera = get_object_or_404(Camera, pk=camera_id)
     stop_camera(camera, user=request.user)
@@ -241,37 +242,9 @@ def _back(request: HttpRequest, camera: Camera) -> str:
 # --- camera view ---------------------------------------------------------------------------
 
 
-def live_chart_seed(camera: Camera) -> list[dict[str, Any]]:
-    """The last minutes of stored metrics, so the live chart does not start empty."""
-    from analytics.presenters import metrics_history
-
-    end = timezone.now()
-    rows = metrics_history(camera, end - timedelta(minutes=LIVE_CHART_MINUTES), end, max_points=300)
-    tz = timezone.get_current_timezone()
-    return [
-        {
-            "t": _as_local(row["timestamp"], tz),
-            "count": row.get("count") or 0,
-            "density": row.get("density") or 0,
-            "risk": round((row.get("risk_score") or 0) * 100, 1),
-        }
-        for row in rows
-    ]
-
-
-def _as_local(value, tz) -> str:
-    if isinstance(value, str):
-        from django.utils.dateparse import parse_datetime
-
-        value = parse_datetime(value) or value
-    return value.astimezone(tz).strftime("%H:%M:%S") if hasattr(value, "astimezone") else str(value)
-
-
 @require_GET
 @role_required(Role.VIEWER)
 def camera_detail(request: HttpRequest, camera_id: int) -> HttpResponse:
-    from cameras.live import get_live_metrics
-    from cameras.uploads import may_replace_source
 
     camera = get_object_or_404(Camera, pk=camera_id)
     context = {
@@ -279,10 +252,8 @@ def camera_detail(request: HttpRequest, camera_id: int) -> HttpResponse:
         "source": source_label(camera),
         "stream_url": stream_url(camera),
         "live": get_live_metrics(camera.pk),
-        "alerts": latest_alerts(10, camera=camera),
         "recordings": list(camera.recordings.order_by("-started_at")[:10]),
         "zones": list(camera.zones.all()),
-        "chart_seed": live_chart_seed(camera),
         "upload_form": UploadForm(),
         "can_upload": has_role(request.user, Role.OPERATOR) and may_replace_source(camera, request.user),
     }
@@ -293,7 +264,6 @@ def camera_detail(request: HttpRequest, camera_id: int) -> HttpResponse:
 @role_required(Role.VIEWER)
 def camera_frame(request: HttpRequest, camera_id: int) -> HttpResponse:
     """A still JPEG of the camera: the latest live frame, else the first frame of its file."""
-    from cameras.live import get_latest_jpeg
 
     camera = get_object_or_404(Camera, pk=camera_id)
     jpeg = get_latest_jpeg(camera.pk)
@@ -308,8 +278,6 @@ def camera_frame(request: HttpRequest, camera_id: int) -> HttpResponse:
 
 def _first_frame_jpeg(camera: Camera) -> bytes | None:
     import cv2
-
-    from cameras.sources import resolve_upload_path
 
     try:
         path = resolve_upload_path(camera.source)
@@ -379,8 +347,6 @@ def _apply_geometry_action(request, camera, action, zone_form, line_form, calibr
             return True
         return False
     if action == "calibration":
-        from cameras.services import set_calibration
-
         if calibration_form.is_valid():
             try:
                 camera = set_calibration(
@@ -489,7 +455,6 @@ def _file_slice(path: Path, start: int, length: int, chunk: int = 256 * 1024):
 @require_POST
 @role_required(Role.ADMIN)
 def recording_delete(request: HttpRequest, recording_id: int) -> HttpResponse:
-    from cameras.recordings import delete_recording
 
     recording = get_object_or_404(Recording, pk=recording_id)
     label = f"{recording.camera.name} {os.path.basename(recording.file.name)}"

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import time
 
+from django.contrib.auth import get_user
+from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
+
+from accounts.roles import Role, role_of
+from alerts.delivery import telegram_delivery
+from cameras.capacity import stream_capacity
+from cameras.models import Camera, CameraStatus
+from core.redis import get_redis
+from crowdsafe.celery import app
 
 
 def _check_database() -> str:
@@ -19,7 +28,6 @@ def _check_database() -> str:
 
 
 def _check_redis() -> str:
-    from crowdsafe.redis import get_redis
 
     try:
         get_redis().ping()
@@ -33,9 +41,7 @@ WORKERS_CACHE_S = 10  # a ping of every worker takes 0.5 s: at most one per 10 s
 
 
 def _workers() -> int | None:
-    from django.core.cache import cache
 
-    from crowdsafe.celery import app
 
     try:
         cached = cache.get(WORKERS_CACHE_KEY)
@@ -49,7 +55,6 @@ def _workers() -> int | None:
 
 
 def _stream_slots() -> dict[str, int] | None:
-    from cameras.capacity import stream_capacity
 
     try:
         return stream_capacity().as_dict()
@@ -60,10 +65,7 @@ def _stream_slots() -> dict[str, int] | None:
 def _caller_is_admin(request) -> bool:
     """The health check authenticates no one (a bad token must not fail it); an admin's session
     or bearer token, when there is one, only unlocks the full notification error."""
-    from django.contrib.auth import get_user
     from rest_framework_simplejwt.authentication import JWTAuthentication
-
-    from accounts.roles import Role, role_of
 
     try:
         user = get_user(request)
@@ -76,7 +78,6 @@ def _caller_is_admin(request) -> bool:
 
 def _notifications(request) -> dict | None:
     """Whether alerts reach Telegram and why not; Telegram's error in full for admins only."""
-    from alerts.delivery import telegram_delivery
 
     for_admin = _caller_is_admin(request)
     try:
@@ -87,7 +88,6 @@ def _notifications(request) -> dict | None:
 
 @require_GET
 def health(request):
-    from cameras.models import Camera, CameraStatus
 
     started = time.perf_counter()
     database, redis = _check_database(), _check_redis()

@@ -20,6 +20,7 @@ from crowdsafe.api.settings_views import (
     TelegramTestView,
 )
 from crowdsafe.api.system import HealthView, SystemLogViewSet, SystemStatsView
+from reports.api import MetricsExportView
 
 router = SimpleRouter()
 router.register("cameras/test-connection", ConnectionTestViewSet, basename="camera-test-connection")
@@ -44,7 +45,7 @@ urlpatterns = [
     path(camera + "current/", metrics.MetricsCurrentView.as_view(), name="api-metrics-current"),
     path(camera + "summary/", metrics.MetricsSummaryView.as_view(), name="api-metrics-summary"),
     path(camera + "aggregate/", metrics.MetricsAggregateView.as_view(), name="api-metrics-aggregate"),
-    path(camera + "export/", metrics.MetricsExportView.as_view(), name="api-metrics-export"),
+    path(camera + "export/", MetricsExportView.as_view(), name="api-metrics-export"),
     path("settings/", RuntimeSettingsView.as_view(), name="api-settings"),
     path("settings/telegram-test/", TelegramTestView.as_view(), name="api-settings-telegram-test"),
     path("settings/risk-thresholds/", RiskThresholdsView.as_view(), name="api-settings-risk"),

@@ -3,11 +3,11 @@ from __future__ import annotations
 from django.conf import settings
 
 from accounts.roles import Role, has_role
+from alerts.selectors import unacknowledged_count
 
 
 def crowdsafe(request) -> dict:
     """Role flags and the sidebar's alert badge for every template."""
-    from alerts.selectors import unacknowledged_count
 
     user = getattr(request, "user", None)
     return {

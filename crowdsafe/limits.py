@@ -31,6 +31,10 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.html import escape
+
+from accounts.live_auth import session_user
+from accounts.roles import Role, has_role
 
 log = logging.getLogger(__name__)
 UPLOAD_PATHS = (
@@ -83,7 +87,6 @@ def refusal(path: str, status: int, code: str, detail: str) -> tuple[bytes, byte
     """(content type, body) of a refusal: JSON for the API, a short HTML page otherwise."""
     if _is_api(path):
         return b"application/json", json.dumps({"status": status, "code": code, "detail": detail}).encode()
-    from django.utils.html import escape
 
     page = f"<!doctype html><title>{status}</title><h1>{status}</h1><p>{escape(detail)}</p>"
     return b"text/html; charset=utf-8", page.encode()
@@ -152,7 +155,6 @@ class AnonymousMultipartMiddleware:
 def _uploader_allowed(authorization: str, session_key: str, path: str) -> bool:
     """True when the caller may send a video here (Bearer token, else session): an operator
     to an upload endpoint, an admin to the camera add and edit pages."""
-    from accounts.roles import Role, has_role
 
     user = None
     if authorization.startswith("Bearer "):
@@ -165,8 +167,6 @@ def _uploader_allowed(authorization: str, session_key: str, path: str) -> bool:
         except (InvalidToken, TokenError):
             return False
     elif session_key:
-        from accounts.live_auth import session_user
-
         user = session_user(session_key)
     return has_role(user, Role.OPERATOR if path.endswith("/upload/") else Role.ADMIN)
 

@@ -10,6 +10,7 @@ from alerts import views as alert_views
 from analytics import views as analytics_views
 from cameras import views as camera_views
 from crowdsafe import views
+from reports import views as report_views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html",
@@ -44,7 +45,7 @@ urlpatterns = [
     path("recordings/<int:recording_id>/delete/", camera_views.recording_delete, name="recording_delete"),
     # analytics
     path("analytics/", analytics_views.analytics_page, name="analytics"),
-    path("analytics/export/", analytics_views.analytics_export, name="analytics_export"),
+    path("analytics/export/", report_views.analytics_export, name="analytics_export"),
     # alerts
     path("alerts/", alert_views.alert_list, name="alerts"),
     path("alerts/<int:alert_id>/acknowledge/", alert_views.alert_acknowledge, name="alert_acknowledge"),

@@ -52,7 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI / Redoc assets served locally, never from a CDN
     "django_htmx",
-    "crowdsafe",
+    "core",
     "accounts",
     "cameras",
     "analytics",
@@ -73,7 +73,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "crowdsafe.outages.OutageMiddleware",  # a Redis/broker outage in a view: 503, never 500
+    "core.outages.OutageMiddleware",  # a Redis/broker outage in a view: 503, never 500
 ]
 
 ROOT_URLCONF = "crowdsafe.urls"
@@ -127,7 +127,7 @@ if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", REDIS_KEY_PREFIX):
 CACHES = {
     "default": {
         # Fails open (misses) while Redis is away: sessions fall back to the database.
-        "BACKEND": "crowdsafe.cache.FailOpenRedisCache",
+        "BACKEND": "core.cache.FailOpenRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX,
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -136,7 +136,7 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         # Drops its connections on a Redis error, so websockets work again once Redis is back.
-        "BACKEND": "crowdsafe.channel_layer.ResilientRedisChannelLayer",
+        "BACKEND": "core.channel_layer.ResilientRedisChannelLayer",
         "CONFIG": {
             "hosts": [{
                 "address": REDIS_URL, "socket_connect_timeout": 2, "socket_timeout": 10,
@@ -223,6 +223,12 @@ for _name, _value, _lo, _hi in (
     if not _lo <= _value <= _hi:
         raise ImproperlyConfigured(f"{_name}={_value} is outside {_lo}..{_hi}.")
 
+# --- frame path ------------------------------------------------------------------------
+
+# The sinks every camera runner feeds, in this order (registered by their apps, see
+# cameras/sinks.py). Not an environment setting: a deployment never turns alerts off here.
+CROWDSAFE_FRAME_SINKS = ["metrics", "alerts"]
+
 # --- notifications ----------------------------------------------------------------------
 
 # Initial values; admins change them at run time (Settings page / admin), stored in the DB.
@@ -274,7 +280,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "crowdsafe.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     # Trust X-Forwarded-For only through this many proxies (nginx in docker-compose: 1).
     "NUM_PROXIES": env.int("CROWDSAFE_NUM_PROXIES", default=0) or None,
     "DEFAULT_THROTTLE_RATES": {
@@ -306,7 +312,7 @@ SPECTACULAR_SETTINGS = {
         "AlertLevelEnum": "alerts.models.AlertLevel",
         "AlertStatusEnum": "alerts.models.AlertStatus",
         "CameraStatusEnum": "cameras.models.CameraStatus",
-        "LogLevelEnum": "crowdsafe.models.SystemLog.Level",
+        "LogLevelEnum": "core.models.SystemLog.Level",
         "OkErrorEnum": [("ok", "ok"), ("error", "error")],
     },
 }
@@ -336,13 +342,13 @@ LOGGING = {
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
         # Warnings and errors of the platform land in the SystemLog table for admins.
-        "database": {"class": "crowdsafe.logging.DatabaseLogHandler", "level": "WARNING"},
+        "database": {"class": "core.logging.DatabaseLogHandler", "level": "WARNING"},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         **{
             name: {"handlers": ["console", "database"], "level": LOG_LEVEL, "propagate": False}
-            for name in ("crowdsafe", "accounts", "cameras", "analytics", "alerts", "reports")
+            for name in ("crowdsafe", "core", "accounts", "cameras", "analytics", "alerts", "reports")
         },
         # HTTP client libraries log request lines at DEBUG, and Telegram's carry the bot token
         # (POST /bot<token>/sendMessage): never below WARNING, whatever CROWDSAFE_LOG_LEVEL says.

@@ -19,10 +19,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.permissions import role_required
 from accounts.roles import Role
+from alerts.delivery import telegram_delivery
+from alerts.selectors import latest_alerts
+from alerts.telegram import send_test_message
+from cameras.live import get_live_metrics
 from cameras.models import Camera, CameraStatus, DesiredState
-from crowdsafe.forms import LogFilterForm, RuntimeSettingsForm
-from crowdsafe.inputs import parse_id
-from crowdsafe.models import SystemLog
+from core.forms import LogFilterForm, RuntimeSettingsForm
+from core.inputs import parse_id
+from core.models import SystemLog
+from core.pages import apply_validation_error, render_page
+from core.runtime_settings import get_runtime_settings, update_runtime_settings
 
 LIVE_STATUSES = (
     CameraStatus.RUNNING, CameraStatus.STARTING, CameraStatus.RECONNECTING, CameraStatus.RECOVERING
@@ -30,30 +36,11 @@ LIVE_STATUSES = (
 RISK_ORDER = ("SAFE", "CAUTION", "WARNING", "CRITICAL")
 
 
-def render_page(
-    request: HttpRequest, template: str, nav: str, context: dict[str, Any] | None = None, status: int = 200
-) -> HttpResponse:
-    """Render a full page (or, for an htmx request, whatever template the view chose)."""
-    ctx = {"nav": nav, **(context or {})}
-    return render(request, template, ctx, status=status)
-
-
-def apply_validation_error(form, exc: ValidationError, aliases: dict[str, str] | None = None) -> None:
-    """Show a service's ValidationError on the form: field errors inline, the rest on top."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            field = (aliases or {}).get(field, field)
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 # --- dashboard ----------------------------------------------------------------------------
 
 
 def live_cameras() -> list[dict[str, Any]]:
     """Cameras that run (or should), each with its latest live figures from Redis."""
-    from cameras.live import get_live_metrics
 
     cameras = Camera.objects.filter(
         Q(status__in=LIVE_STATUSES) | Q(desired_state=DesiredState.RUNNING), is_active=True
@@ -83,15 +70,6 @@ def dashboard_totals(tiles: list[dict[str, Any]]) -> dict[str, Any]:
         "highest_risk": max(levels, key=RISK_ORDER.index) if levels else "",
         "cameras_total": Camera.objects.count(),
     }
-
-
-def latest_alerts(limit: int = 10, camera: Camera | None = None):
-    from alerts.models import Alert
-
-    qs = Alert.objects.select_related("camera", "zone")
-    if camera is not None:
-        qs = qs.filter(camera=camera)
-    return list(qs.order_by("-created_at")[:limit])
 
 
 @require_GET
@@ -124,8 +102,6 @@ def latest_alerts_fragment(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @role_required(Role.ADMIN)
 def settings_page(request: HttpRequest) -> HttpResponse:
-    from alerts.delivery import telegram_delivery
-    from crowdsafe.runtime_settings import get_runtime_settings, update_runtime_settings
 
     current = get_runtime_settings()
     if request.method == "POST":
@@ -149,7 +125,6 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 @role_required(Role.ADMIN)
 def telegram_test(request: HttpRequest) -> HttpResponse:
-    from alerts.telegram import send_test_message
 
     result = send_test_message()
     return render(request, "partials/test_result.html", {"ok": result.ok, "message": result.detail})

@@ -6,6 +6,12 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from reports.csv_report import iter_csv
+from reports.data import build_report
+from reports.docx_report import render_docx
+from reports.markdown_report import render_markdown
+from reports.pdf_report import render_pdf
+
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -25,20 +31,13 @@ def export_filename(camera, fmt: str, zone=None) -> str:
 
 def render_export(camera, start, end, *, fmt: str, zone=None, max_rows: int = 500) -> bytes:
     """The bytes of a DOCX, PDF or Markdown report (CSV is streamed, see export_response)."""
-    from reports.data import build_report
 
     report = build_report(camera, start, end, zone=zone, max_rows=max_rows)
     if fmt == "docx":
-        from reports.docx_report import render_docx
-
         return render_docx(report)
     if fmt == "pdf":
-        from reports.pdf_report import render_pdf
-
         return render_pdf(report)
     if fmt == "md":
-        from reports.markdown_report import render_markdown
-
         return render_markdown(report).encode("utf-8")
     raise ValueError(f"unknown export format {fmt!r}")
 
@@ -46,8 +45,6 @@ def render_export(camera, start, end, *, fmt: str, zone=None, max_rows: int = 50
 def export_response(camera, start, end, *, fmt: str, zone=None, max_rows: int = 500):
     filename = export_filename(camera, fmt, zone)
     if fmt == "csv":
-        from reports.csv_report import iter_csv
-
         response = StreamingHttpResponse(
             iter_csv(camera, start, end, zone=zone), content_type=CONTENT_TYPES["csv"]
         )

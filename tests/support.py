@@ -125,7 +125,7 @@ class Service:
 def _ready_in_redis(worker: Worker) -> bool:
     """The worker said in the test Redis that it consumes (cameras.tasks, at worker_ready)."""
     from cameras.tasks import ready_key
-    from crowdsafe.redis import get_redis
+    from core.redis import get_redis
 
     return bool(get_redis().exists(ready_key(worker.proc.pid)))
 

@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
@@ -21,7 +22,7 @@ from accounts.api.serializers import (
     UserSerializer,
 )
 from accounts.permissions import IsViewer
-from crowdsafe.api.base import CrowdSafeAPIView, DetailSerializer, ErrorSerializer, parse_body
+from core.api.base import CrowdSafeAPIView, DetailSerializer, ErrorSerializer, parse_body
 
 
 class LoginRateThrottle(ScopedRateThrottle):
@@ -29,8 +30,6 @@ class LoginRateThrottle(ScopedRateThrottle):
     so a client cannot dodge the limit by sending a new header each time."""
 
     def get_ident(self, request) -> str:
-        from rest_framework.settings import api_settings
-
         if api_settings.NUM_PROXIES is not None:
             return super().get_ident(request)
         return request.META.get("REMOTE_ADDR", "")

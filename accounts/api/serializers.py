@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from accounts.roles import Role
-from crowdsafe.api.strict import StrictSerializer
+from core.api.strict import StrictSerializer
 
 User = get_user_model()
 

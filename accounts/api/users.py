@@ -19,7 +19,7 @@ from accounts.api.serializers import (
 )
 from accounts.permissions import IsAdmin
 from accounts.roles import Role
-from crowdsafe.api.base import CrowdSafeViewSet, ErrorSerializer, parse_body
+from core.api.base import CrowdSafeViewSet, ErrorSerializer, parse_body
 
 User = get_user_model()
 

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from accounts.roles import Role, has_role
 from alerts.models import Alert, AlertEvent
-from crowdsafe.api.strict import StrictSerializer
+from core.api.strict import StrictSerializer
 
 _CHAT_ID = re.compile(r"(chats?\s*:?\s*)(-?\d+|@\w+)", re.IGNORECASE)
 

@@ -16,8 +16,10 @@ from alerts.api.serializers import (
     StatisticsSerializer,
 )
 from alerts.models import Alert, AlertLevel, AlertStatus, AlertTrigger
-from crowdsafe.api.base import CrowdSafeViewSet, ErrorSerializer, parse_body
-from crowdsafe.api.filters import DateTimeFilter
+from alerts.selectors import alert_statistics, unacknowledged_count
+from alerts.services import acknowledge_alert, resolve_alert
+from core.api.base import CrowdSafeViewSet, ErrorSerializer, parse_body
+from core.api.filters import DateTimeFilter
 
 _errors = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
@@ -81,8 +83,6 @@ class AlertViewSet(CrowdSafeViewSet):
     @extend_schema(request=NoteSerializer, responses={200: AlertDetailSerializer, **_errors})
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
-        from alerts.services import acknowledge_alert
-
         note = parse_body(NoteSerializer, request)["note"]
         alert = acknowledge_alert(self.get_object(), user=request.user, note=note)
         return Response(AlertDetailSerializer(alert, context={"request": request}).data)
@@ -90,8 +90,6 @@ class AlertViewSet(CrowdSafeViewSet):
     @extend_schema(request=NoteSerializer, responses={200: AlertDetailSerializer, **_errors})
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
-        from alerts.services import resolve_alert
-
         note = parse_body(NoteSerializer, request)["note"]
         alert = resolve_alert(self.get_object(), user=request.user, note=note)
         return Response(AlertDetailSerializer(alert, context={"request": request}).data)
@@ -99,15 +97,12 @@ class AlertViewSet(CrowdSafeViewSet):
     @extend_schema(responses={200: CountSerializer, 401: ErrorSerializer, 403: ErrorSerializer})
     @action(detail=False, methods=["get"], url_path="unacknowledged/count", filterset_class=None)
     def unacknowledged_count(self, request):
-        from alerts.selectors import unacknowledged_count
-
         return Response({"count": unacknowledged_count()})
 
     @extend_schema(responses={200: StatisticsSerializer, **_errors})
     @action(detail=False, methods=["get"])
     def statistics(self, request):
         """Counts by level, status and trigger, over the alerts the list filters select."""
-        from alerts.selectors import alert_statistics
 
         stats = alert_statistics(self.filter_queryset(self.get_queryset()))
         return Response({**stats, "total_alerts": stats["total"]})

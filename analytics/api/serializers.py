@@ -13,7 +13,7 @@ from rest_framework.exceptions import ValidationError
 
 from analytics.ranges import BUCKETS, PRESETS, resolve_range
 from cameras.models import Camera, Zone
-from crowdsafe.api.base import get_or_404
+from core.api.base import get_or_404
 
 EXPORT_FORMATS = ("csv", "docx", "pdf", "md")
 

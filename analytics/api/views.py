@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from accounts.permissions import IsOperator, IsViewer
+from accounts.permissions import IsViewer
 from analytics import presenters, selectors
 from analytics.api.serializers import (
     AggregateQuerySerializer,
     AggregateSerializer,
-    ExportQuerySerializer,
     HistoryQuerySerializer,
     HistorySerializer,
     RangeQuerySerializer,
     SummarySerializer,
     parse_metrics_query,
 )
+from cameras.api.serializers import live_metrics
 from cameras.models import Camera, CameraStatus
-from crowdsafe.api.base import CrowdSafeAPIView, ErrorSerializer, get_or_404
+from core.api.base import CrowdSafeAPIView, ErrorSerializer, get_or_404
 
 _errors = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
@@ -56,7 +56,6 @@ class MetricsCurrentView(CrowdSafeAPIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT, **_errors})
     def get(self, request, camera_id: int):
         """The live figures of a running camera, else its last stored second, else {}."""
-        from cameras.api.serializers import live_metrics
 
         camera = get_or_404(Camera, camera_id)
         live = live_metrics(camera.pk)
@@ -102,35 +101,6 @@ class MetricsAggregateView(CrowdSafeAPIView):
         )
 
 
-class MetricsExportView(CrowdSafeAPIView):
-    permission_classes = [IsOperator]
-
-    def perform_content_negotiation(self, request, force=False):
-        # ?format= names the export format here, not a DRF renderer.
-        return super().perform_content_negotiation(request, force=True)
-
-    @extend_schema(
-        parameters=[ExportQuerySerializer],
-        responses={
-            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="CSV, every stored second"),
-            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY),
-            (200, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"): OpenApiResponse(
-                OpenApiTypes.BINARY
-            ),
-            (200, "text/markdown"): OpenApiResponse(OpenApiTypes.BINARY),
-            **_errors,
-        },
-    )
-    def get(self, request, camera_id: int):
-        """A report file: title, camera, zone, range, summary, chart and data table (CSV: rows only)."""
-        from reports.exports import export_response
-
-        q = parse_metrics_query(ExportQuerySerializer, request, camera_id)
-        return export_response(
-            q["camera"], q["start"], q["end"], fmt=q["format"], zone=q["zone"], max_rows=q["max_rows"]
-        )
-
-
 class MetricsOverviewView(CrowdSafeAPIView):
     permission_classes = [IsViewer]
 
@@ -140,7 +110,6 @@ class MetricsOverviewView(CrowdSafeAPIView):
     )
     def get(self, request):
         """Totals over the running cameras: people now, cameras active, the highest risk."""
-        from cameras.api.serializers import live_metrics
 
         running = list(Camera.objects.filter(status=CameraStatus.RUNNING).values_list("pk", flat=True))
         lives = [m for m in (live_metrics(pk) for pk in running) if m]

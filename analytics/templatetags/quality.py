@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from analytics.quality import clean_reasons, reason_text
+from core.count_quality import clean_reasons, reason_text
 
 register = template.Library()
 

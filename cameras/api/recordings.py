@@ -17,8 +17,9 @@ from rest_framework.response import Response
 from accounts.permissions import IsAdmin, IsOperator, IsViewer
 from cameras.api.serializers import RecordingSerializer
 from cameras.models import Recording, RecordingKind
-from crowdsafe.api.base import CrowdSafeViewSet, ErrorSerializer
-from crowdsafe.api.filters import DateTimeFilter
+from cameras.recordings import delete_recording
+from core.api.base import CrowdSafeViewSet, ErrorSerializer
+from core.api.filters import DateTimeFilter
 
 _errors = {401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
@@ -54,8 +55,6 @@ class RecordingViewSet(CrowdSafeViewSet):
 
     @extend_schema(responses={204: None, **_errors})
     def destroy(self, request, pk=None):
-        from cameras.recordings import delete_recording
-
         delete_recording(self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 

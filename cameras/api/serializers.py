@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from cameras.live import get_live_metrics
 from cameras.models import Camera, Recording, SourceType, TilingMode, Zone
+from cameras.sources import ALLOWED_SCHEMES, mask_source
 from cameras.validators import IMGSZ_MAX, IMGSZ_MIN, validate_imgsz
-from crowdsafe.api.strict import StrictSerializer
+from core.api.strict import StrictSerializer
+from core.count_quality import frame_quality
 
 
 def _masked(source: str) -> str:
-    from cameras.sources import mask_source
 
     return mask_source(source)
 
@@ -85,7 +87,6 @@ def detection_state(live: dict) -> dict | None:
     """The mode in force and the count quality from the runner's newest figures."""
     if not live:
         return None
-    from analytics.quality import frame_quality
 
     quality = frame_quality(live)
     quality.pop("tiled")
@@ -100,8 +101,6 @@ def detection_state(live: dict) -> dict | None:
 def live_metrics(camera_id: int) -> dict | None:
     """The runner's newest figures from Redis; None when nothing is live (or Redis is down)."""
     try:
-        from cameras.live import get_live_metrics
-
         return get_live_metrics(camera_id)
     except Exception:  # noqa: BLE001 - live figures are optional in a listing
         return None
@@ -179,7 +178,6 @@ class CameraWriteSerializer(StrictSerializer):
 def guess_source_type(source: str) -> str | None:
     """The type a source plainly is (rtsp://, http(s)://, a device index), for clients that
     send a source without its type as the original product allowed; None when unclear."""
-    from cameras.sources import ALLOWED_SCHEMES
 
     source = source.strip()
     scheme = source.split("://", 1)[0].lower() if "://" in source else ""

@@ -5,7 +5,6 @@ Views only translate HTTP; the camera services (cameras.services) validate and a
 
 from __future__ import annotations
 
-from django.http import JsonResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -26,7 +25,17 @@ from cameras.api.serializers import (
     live_metrics,
 )
 from cameras.models import Camera, CameraStatus, SourceType
-from crowdsafe.api.base import CrowdSafeViewSet, ErrorSerializer, parse_body
+from cameras.services import (
+    create_camera,
+    delete_camera,
+    save_upload,
+    start_camera,
+    stop_camera,
+    test_connection,
+    update_camera,
+)
+from cameras.streaming import mjpeg_stream
+from core.api.base import CrowdSafeViewSet, ErrorSerializer, parse_body
 
 _errors = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
@@ -82,8 +91,6 @@ class CameraViewSet(CrowdSafeViewSet):
 
     @extend_schema(request=CameraWriteSerializer, responses={201: CameraSerializer, **_errors})
     def create(self, request):
-        from cameras.services import create_camera
-
         camera = create_camera(user=request.user, **parse_body(CameraWriteSerializer, request))
         return Response(CameraSerializer(camera).data, status=status.HTTP_201_CREATED)
 
@@ -96,16 +103,12 @@ class CameraViewSet(CrowdSafeViewSet):
         return self._update(request, CameraPartialSerializer)
 
     def _update(self, request, serializer_class):
-        from cameras.services import update_camera
-
         camera = self.get_object()
         camera = update_camera(camera, user=request.user, **parse_body(serializer_class, request))
         return Response(CameraSerializer(camera).data)
 
     @extend_schema(responses={204: None, **_errors})
     def destroy(self, request, pk=None):
-        from cameras.services import delete_camera
-
         delete_camera(self.get_object(), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -114,8 +117,6 @@ class CameraViewSet(CrowdSafeViewSet):
     )
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
-        from cameras.services import start_camera
-
         camera = self.get_object()
         started = start_camera(camera, user=request.user)
         return Response(
@@ -126,8 +127,6 @@ class CameraViewSet(CrowdSafeViewSet):
     @extend_schema(request=None, responses={200: CameraActionSerializer, **_errors})
     @action(detail=True, methods=["post"])
     def stop(self, request, pk=None):
-        from cameras.services import stop_camera
-
         camera = self.get_object()
         stop_camera(camera, user=request.user)
         return Response({"status": "stopped", "camera_id": camera.pk})
@@ -139,7 +138,6 @@ class CameraViewSet(CrowdSafeViewSet):
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def upload(self, request, pk=None):
         """Upload a video for analysis; the camera's source becomes that file."""
-        from cameras.services import save_upload
 
         camera = self.get_object()
         video = parse_body(UploadSerializer, request)["video"]
@@ -150,7 +148,6 @@ class CameraViewSet(CrowdSafeViewSet):
     @action(detail=True, methods=["post"], url_path="test")
     def test(self, request, pk=None):
         """Open the camera's stored source once and report what it delivers."""
-        from cameras.services import test_connection
 
         camera = self.get_object()
         return Response(_connection_body(test_connection(camera.source_type, camera.source)))
@@ -171,8 +168,6 @@ class ConnectionTestViewSet(CrowdSafeViewSet):
 
     @extend_schema(request=ConnectionTestSerializer, responses={200: ConnectionResultSerializer, **_errors})
     def create(self, request):
-        from cameras.services import test_connection
-
         data = parse_body(ConnectionTestSerializer, request)
         return Response(_connection_body(test_connection(data["source_type"], data["source"])))
 
@@ -182,10 +177,4 @@ class ConnectionTestViewSet(CrowdSafeViewSet):
 )
 async def camera_stream(request, camera_id: int):
     """MJPEG of the annotated frames (`?heatmap=1` for this viewer only); auth in the stream view."""
-    try:
-        from cameras.streaming import mjpeg_stream
-    except ImportError:
-        return JsonResponse(
-            {"status": 503, "code": "unavailable", "detail": "Streaming is not installed."}, status=503
-        )
     return await mjpeg_stream(request, camera_id=camera_id)

@@ -17,9 +17,11 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from accounts.permissions import IsAdmin
-from crowdsafe.api.base import CrowdSafeAPIView, ErrorSerializer, parse_body
-from crowdsafe.api.strict import RejectUnknownFieldsMixin, StrictSerializer
-from crowdsafe.models import RuntimeSettings
+from alerts.telegram import send_test_message
+from core.api.base import CrowdSafeAPIView, ErrorSerializer, parse_body
+from core.api.strict import RejectUnknownFieldsMixin, StrictSerializer
+from core.models import RuntimeSettings
+from core.runtime_settings import get_runtime_settings, invalidate_cache, update_runtime_settings
 
 _HIDDEN = {"id", "updated_at", "updated_by", "telegram_bot_token"}
 EDITABLE = [f.name for f in RuntimeSettings._meta.concrete_fields if f.editable and f.name not in _HIDDEN]
@@ -107,7 +109,6 @@ def _category_view(obj: RuntimeSettings, category: str) -> dict:
 
 
 def _update(request, changes: dict) -> RuntimeSettings:
-    from crowdsafe.runtime_settings import update_runtime_settings
 
     serializer = RuntimeSettingsSerializer(data=changes, partial=True)
     serializer.is_valid(raise_exception=True)
@@ -127,7 +128,6 @@ class SettingsCategoryView(CrowdSafeAPIView):
     )
     def get(self, request, category: str):
         """One group of settings (risk, alerts or ai) as {key: value}."""
-        from crowdsafe.runtime_settings import get_runtime_settings, invalidate_cache
 
         _category_or_404(category)
         invalidate_cache()
@@ -188,8 +188,6 @@ class RuntimeSettingsView(CrowdSafeAPIView):
 
     @extend_schema(responses=_answers(RuntimeSettingsSerializer, 401, 403))
     def get(self, request):
-        from crowdsafe.runtime_settings import get_runtime_settings, invalidate_cache
-
         invalidate_cache()  # admins see what is stored now
         return Response(RuntimeSettingsSerializer(get_runtime_settings()).data)
 
@@ -199,7 +197,6 @@ class RuntimeSettingsView(CrowdSafeAPIView):
     )
     def patch(self, request):
         """Change some settings; everything is validated together and nothing is saved on error."""
-        from crowdsafe.runtime_settings import update_runtime_settings
 
         changes = parse_body(RuntimeSettingsSerializer, request, partial=True)
         try:
@@ -223,7 +220,6 @@ class TelegramTestView(CrowdSafeAPIView):
     @extend_schema(request=None, responses=_answers(TelegramTestSerializer, 401, 403))
     def post(self, request):
         """Send a test message to the configured Telegram chats and report the answer."""
-        from alerts.telegram import send_test_message
 
         result = send_test_message()
         return Response({"ok": bool(result.ok), "detail": result.detail})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
+from django.db.models import Count
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
@@ -12,9 +14,16 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.permissions import IsAdmin, IsViewer
-from crowdsafe.api.base import CrowdSafeAPIView, CrowdSafeViewSet, ErrorSerializer
-from crowdsafe.api.filters import DateTimeFilter
-from crowdsafe.models import SystemLog
+from accounts.throttle import client_ident
+from alerts.models import Alert, AlertStatus
+from analytics.models import Metric
+from cameras.api.serializers import live_metrics
+from cameras.capacity import stream_capacity
+from cameras.models import Camera, CameraStatus, Recording
+from core.api.base import CrowdSafeAPIView, CrowdSafeViewSet, ErrorSerializer
+from core.api.filters import DateTimeFilter
+from core.models import SystemLog
+from crowdsafe.api_health import health
 
 _LEVELS = [level for level, _ in SystemLog.Level.choices]
 
@@ -40,7 +49,6 @@ class StatsSerializer(serializers.Serializer):
 
 
 def _stream_slots() -> dict[str, int] | None:
-    from cameras.capacity import stream_capacity
 
     try:
         return stream_capacity().as_dict()
@@ -53,13 +61,6 @@ class SystemStatsView(CrowdSafeAPIView):
 
     @extend_schema(responses={200: StatsSerializer, 401: ErrorSerializer, 403: ErrorSerializer})
     def get(self, request):
-        from django.contrib.auth import get_user_model
-        from django.db.models import Count
-
-        from alerts.models import Alert, AlertStatus
-        from analytics.models import Metric
-        from cameras.api.serializers import live_metrics
-        from cameras.models import Camera, CameraStatus, Recording
 
         by_status = dict(Camera.objects.order_by().values_list("status").annotate(n=Count("id")))
         running = Camera.objects.filter(status=CameraStatus.RUNNING).values_list("pk", flat=True)
@@ -161,8 +162,6 @@ class HealthThrottle(SimpleRateThrottle):
     scope = "health"
 
     def get_cache_key(self, request, view) -> str:
-        from accounts.throttle import client_ident
-
         return self.cache_format % {"scope": self.scope, "ident": client_ident(request)}
 
     def allow_request(self, request, view) -> bool:
@@ -183,6 +182,4 @@ class HealthView(CrowdSafeAPIView):
 
     @extend_schema(auth=[], responses={200: HealthSerializer, 429: ErrorSerializer, 503: HealthSerializer})
     def get(self, request):
-        from crowdsafe.api_health import health
-
         return health(request._request)

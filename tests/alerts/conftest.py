@@ -12,7 +12,7 @@ CHATS = ["42", "-100123"]
 
 
 def _clear_redis() -> None:
-    from crowdsafe.redis import get_redis, redis_key
+    from core.redis import get_redis, redis_key
 
     r = get_redis()
     keys = list(r.scan_iter(redis_key("alerts", "*"), count=500))
@@ -24,7 +24,7 @@ def _clear_redis() -> None:
 def alerts_clean(settings, tmp_path):
     """Each test starts with no rule state, fresh caches and its own media folder."""
     from alerts.hooks import forget_caches
-    from crowdsafe.runtime_settings import invalidate_cache
+    from core.runtime_settings import invalidate_cache
 
     settings.MEDIA_ROOT = tmp_path / "media"
     _clear_redis()
@@ -55,7 +55,7 @@ def telegram(settings):
 
 @pytest.fixture
 def telegram_on(db, telegram):
-    from crowdsafe.runtime_settings import update_runtime_settings
+    from core.runtime_settings import update_runtime_settings
 
     update_runtime_settings(
         {"telegram_enabled": True, "telegram_bot_token": TOKEN, "telegram_chat_ids": ", ".join(CHATS)}

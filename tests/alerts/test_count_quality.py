@@ -16,7 +16,7 @@ from alerts.models import Alert, AlertTrigger
 from alerts.notifications import build_caption
 from alerts.tasks import send_alert_notification
 from analytics.engine import CountQuality, FrameResult
-from crowdsafe.runtime_settings import update_runtime_settings
+from core.runtime_settings import update_runtime_settings
 from tests.alerts.frames import jpeg, make_frame, timeline
 
 REASONS = ["saturated", "small_boxes"]

@@ -8,8 +8,8 @@ import pytest
 from alerts.hooks import on_frame
 from alerts.models import Alert
 from alerts.tasks import send_alert_notification
-from crowdsafe.models import RuntimeSettings
-from crowdsafe.runtime_settings import invalidate_cache, update_runtime_settings
+from core.models import RuntimeSettings
+from core.runtime_settings import invalidate_cache, update_runtime_settings
 from tests.alerts.conftest import CHATS, TOKEN
 from tests.alerts.frames import feed
 from tests.support import wait_for
@@ -18,7 +18,7 @@ from tests.support import wait_for
 @pytest.fixture(autouse=True)
 def _health_not_throttled(settings):
     """These tests call the health check often: start each below its per-address limit."""
-    from crowdsafe.redis import get_redis
+    from core.redis import get_redis
 
     redis = get_redis()
     keys = list(redis.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*:throttle_health_*"))
@@ -46,7 +46,7 @@ def test_telegram_in_the_environment_is_on_at_first_start(start_worker, telegram
 def test_without_telegram_in_the_environment_the_first_row_is_off(db, settings):
     settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_CHAT_IDS = TOKEN, []
     invalidate_cache()
-    from crowdsafe.runtime_settings import get_runtime_settings
+    from core.runtime_settings import get_runtime_settings
 
     assert get_runtime_settings().telegram_enabled is False  # a token without a chat cannot send
 

@@ -14,8 +14,8 @@ import pytest
 from alerts.hooks import forget_caches, on_frame, process_frame
 from alerts.models import Alert, AlertEvent
 from alerts.services import acknowledge_alert, resolve_alert
-from crowdsafe.models import SystemLog
-from crowdsafe.runtime_settings import update_runtime_settings
+from core.models import SystemLog
+from core.runtime_settings import update_runtime_settings
 from tests.alerts.frames import feed, jpeg, make_frame, timeline, zone
 
 

@@ -11,8 +11,8 @@ from alerts.models import Alert
 from alerts.notifications import build_caption
 from alerts.tasks import send_alert_notification
 from alerts.telegram import BotClient, send_test_message
-from crowdsafe.models import SystemLog
-from crowdsafe.runtime_settings import update_runtime_settings
+from core.models import SystemLog
+from core.runtime_settings import update_runtime_settings
 from tests.alerts.conftest import CHATS, TOKEN
 from tests.alerts.fake_telegram import render_html
 from tests.alerts.frames import feed, jpeg

@@ -9,7 +9,7 @@ import time
 
 from alerts.hooks import on_frame
 from alerts.models import Alert
-from crowdsafe.runtime_settings import update_runtime_settings
+from core.runtime_settings import update_runtime_settings
 from tests.alerts.conftest import CHATS, TOKEN
 from tests.alerts.frames import feed, jpeg
 from tests.support import wait_for

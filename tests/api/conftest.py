@@ -16,7 +16,7 @@ def _levels(risk: float) -> str:
 @pytest.fixture(autouse=True)
 def _clean_shared_cache():
     """Throttle counters live in Redis (the cache); each test starts without them."""
-    from crowdsafe.redis import get_redis, redis_key
+    from core.redis import get_redis, redis_key
 
     redis = get_redis()
     patterns = (
@@ -27,7 +27,7 @@ def _clean_shared_cache():
         keys = list(redis.scan_iter(pattern, count=1000))
         if keys:
             redis.delete(*keys)
-    from crowdsafe.runtime_settings import invalidate_cache
+    from core.runtime_settings import invalidate_cache
 
     invalidate_cache()
     yield

@@ -74,7 +74,7 @@ def test_every_write_endpoint_refuses_an_unknown_field(
     api_as, admin_user, path_values, method, path, content
 ):
     from alerts.models import Alert
-    from crowdsafe.runtime_settings import get_runtime_settings
+    from core.runtime_settings import get_runtime_settings
 
     before = (Camera.objects.count(), Alert.objects.filter(status="open").count())
     settings_before = get_runtime_settings().alert_cooldown_s

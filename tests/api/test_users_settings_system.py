@@ -7,7 +7,7 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from crowdsafe.models import SystemLog
+from core.models import SystemLog
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +117,7 @@ def test_settings_token_is_write_only(api_as, admin_user):
     ],
 )
 def test_bad_settings_are_refused_and_nothing_changes(api_as, admin_user, body, field):
-    from crowdsafe.models import RuntimeSettings
+    from core.models import RuntimeSettings
 
     api = api_as(admin_user)
     before = api.get("/api/settings/").json()
@@ -128,7 +128,7 @@ def test_bad_settings_are_refused_and_nothing_changes(api_as, admin_user, body, 
 
 
 def test_settings_change_reaches_the_runtime(api_as, admin_user):
-    from crowdsafe.runtime_settings import get_runtime_settings, invalidate_cache
+    from core.runtime_settings import get_runtime_settings, invalidate_cache
 
     response = api_as(admin_user).patch("/api/settings/", {"alert_cooldown_s": 300}, format="json")
     assert response.status_code == 200 and response.json()["updated_by"] == "alice_admin"
@@ -167,7 +167,7 @@ def test_every_setting_is_in_exactly_one_category():
 
 
 def test_settings_by_category_as_the_original_clients_use_them(api_as, admin_user):
-    from crowdsafe.runtime_settings import get_runtime_settings, invalidate_cache
+    from core.runtime_settings import get_runtime_settings, invalidate_cache
 
     api = api_as(admin_user)
     risk = api.get("/api/settings/risk/").json()

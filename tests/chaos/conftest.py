@@ -21,7 +21,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import override_settings
 from django.test.utils import setup_databases, teardown_databases
 
-from crowdsafe.redis import get_redis
+from core.redis import get_redis
 from tests.chaos.stack import DEFAULT_TIMINGS, RedisServer, start_beat, start_web
 from tests.support import Worker
 

@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from cameras.models import Camera
-from crowdsafe.runtime_settings import get_runtime_settings, invalidate_cache, update_runtime_settings
+from core.runtime_settings import get_runtime_settings, invalidate_cache, update_runtime_settings
 
 TOKEN = "123456:SECRET-TOKEN-abcdefghijklmnop"
 

@@ -46,7 +46,7 @@ def test_this_run_has_a_prefix_of_its_own_everywhere():
 
 
 def test_no_module_names_a_redis_key_by_hand():
-    """Keys come from crowdsafe.redis.redis_key(), so none escapes the prefix."""
+    """Keys come from core.redis.redis_key(), so none escapes the prefix."""
     pattern = re.compile(r"""f?["']crowdsafe:""")
     offenders = []
     for path in REPO.glob("*/**/*.py"):
@@ -56,7 +56,7 @@ def test_no_module_names_a_redis_key_by_hand():
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if pattern.search(line):
                 offenders.append(f"{relative}:{number}: {line.strip()}")
-    assert not offenders, "use crowdsafe.redis.redis_key():\n" + "\n".join(offenders)
+    assert not offenders, "use core.redis.redis_key():\n" + "\n".join(offenders)
 
 
 @pytest.fixture

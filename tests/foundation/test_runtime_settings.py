@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from crowdsafe import runtime_settings
-from crowdsafe.models import RuntimeSettings
-from crowdsafe.runtime_settings import get_runtime_settings, update_runtime_settings
+from core import runtime_settings
+from core.models import RuntimeSettings
+from core.runtime_settings import get_runtime_settings, update_runtime_settings
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from crowdsafe.models import SystemLog
+from core.models import SystemLog
 
 ROOT = Path(__file__).resolve().parents[2]
 PROD_SECRET = "s3cr3t-" + "k" * 60

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from crowdsafe.models import RuntimeSettings, SystemLog
-from crowdsafe.runtime_settings import get_runtime_settings, invalidate_cache
+from core.models import RuntimeSettings, SystemLog
+from core.runtime_settings import get_runtime_settings, invalidate_cache
 
 
 def _settings_post(**changes) -> dict:
-    from crowdsafe.forms import EDITABLE
+    from core.forms import EDITABLE
 
     invalidate_cache()
     current = get_runtime_settings()

@@ -10,7 +10,7 @@ from django.urls import reverse
 from analytics.engine import CameraGeometry, CountQuality, CrowdEngine, TilingState
 from cameras import live
 from cameras.models import Camera
-from crowdsafe.runtime_settings import get_runtime_settings, invalidate_cache
+from core.runtime_settings import get_runtime_settings, invalidate_cache
 
 NOTE = "fixed-size export: imgsz 960 ignored, runs at 640"
 BADGE = "Count unreliable: detector saturated, many people too small to detect · ≈15 people estimated"
@@ -131,7 +131,7 @@ def test_camera_form_sets_tiling_and_input_size_and_refuses_bad_sizes(client_as,
 
 
 def test_settings_page_has_the_pressure_radius(client_as, users):
-    from crowdsafe.forms import EDITABLE
+    from core.forms import EDITABLE
 
     client = client_as(users["admin"])
     assert 'name="pressure_radius_m"' in client.get(reverse("settings")).content.decode()

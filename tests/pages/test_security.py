@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from accounts.roles import Role, has_role
-from crowdsafe.models import SystemLog
+from core.models import SystemLog
 
 PASSWORD = "correct-horse-battery-9"
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crowdsafe.redis import get_redis, redis_key
+from core.redis import get_redis, redis_key
 from tests.runtime.helpers import cut_clip
 
 

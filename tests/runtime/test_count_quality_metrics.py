@@ -19,7 +19,7 @@ from analytics.models import Metric
 from cameras import services
 from cameras.engine_setup import ConfigWatcher, build_engine, engine_config
 from cameras.models import Zone
-from crowdsafe.runtime_settings import update_runtime_settings
+from core.runtime_settings import update_runtime_settings
 
 pytestmark = pytest.mark.django_db
 

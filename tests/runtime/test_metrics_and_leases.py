@@ -6,13 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from analytics.engine import CameraGeometry, CrowdEngine, ZoneSpec
 from analytics.metrics_writer import MetricsWriter
 from analytics.models import Metric
+from analytics.sinks import MetricsSink
 from cameras import leases, services
-from cameras.models import Recording, Zone
+from cameras.models import Camera, Recording, Zone
 from cameras.recordings import SegmentRecorder
+from cameras.sinks import CameraContext, FrameOutput, SinkStart
 
 pytestmark = pytest.mark.django_db
 
@@ -51,14 +55,39 @@ def test_one_row_per_second_of_video_per_camera_and_zone():
     assert zone_rows.count() == 3 and all(r.density >= 0 for r in zone_rows)
 
 
-def test_rows_of_a_deleted_zone_are_dropped_not_fatal():
+@pytest.mark.django_db(transaction=True)  # the zone's foreign key is checked at a real commit
+def test_rows_of_a_zone_deleted_since_the_last_heartbeat_are_dropped_not_fatal():
     camera = services.create_camera(name="Zones gone", area_m2=10)
     zone = Zone.objects.create(camera=camera, name="Z", polygon=[[0, 0], [1, 0], [1, 1]], area_m2=5)
     engine = _engine(zone)
-    writer = MetricsWriter(camera.pk, ORIGIN)
+    writer = MetricsWriter(camera.pk, ORIGIN, zone_ids={zone.pk})  # the runner's context still has it
     writer.add(engine.analyse(_boxes(3), 0.0, (640, 480)))
     zone.delete()
     assert writer.close() == 1 and Metric.objects.get().zone is None
+    assert writer.zone_ids == set()
+
+
+def test_the_metrics_sink_takes_the_zones_from_the_runners_context():
+    camera = services.create_camera(name="Context", area_m2=10)
+    zone = Zone.objects.create(camera=camera, name="Z", polygon=[[0, 0], [1, 0], [1, 1]], area_m2=5)
+    engine = _engine(zone)
+    sink = MetricsSink(SinkStart(camera.pk, ORIGIN), flush_every_s=0)
+    context = CameraContext.load(Camera.objects.prefetch_related("zones").get(pk=camera.pk))
+    for i in range(4):
+        sink.on_frame(context, FrameOutput(engine.analyse(_boxes(3), i * 0.5, (640, 480)), bytes))
+    with CaptureQueriesContext(connection) as queries:
+        sink.on_heartbeat(context)
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "INSERT INTO \"analytics_metric\"" in sql and "cameras_zone" not in sql  # no zone lookup
+    assert Metric.objects.filter(zone=zone).count() == 1
+    # The zone leaves the context (deleted, seen at the next heartbeat): its rows are dropped.
+    gone = CameraContext(context.camera, {}, context.settings)
+    for i in range(4, 6):
+        sink.on_frame(gone, FrameOutput(engine.analyse(_boxes(3), i * 0.5, (640, 480)), bytes))
+    sink.on_heartbeat(gone)
+    sink.close()
+    assert Metric.objects.filter(camera=camera, zone=None).count() == 3
+    assert Metric.objects.filter(zone=zone).count() == 1
 
 
 def test_the_lease_admits_one_runner_and_only_its_owner_renews_or_releases():

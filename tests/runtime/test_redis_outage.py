@@ -16,8 +16,8 @@ from analytics.models import Metric
 from cameras import leases, progress, runner, services
 from cameras.models import Camera, DesiredState
 from cameras.uploads import import_video_file
-from crowdsafe.models import SystemLog
-from crowdsafe.redis import get_redis
+from core.models import SystemLog
+from core.redis import get_redis
 from tests.chaos.stack import RedisServer
 from tests.conftest import PASSWORD
 from tests.support import free_port, wait_for

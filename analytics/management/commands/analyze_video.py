@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics.engine import CameraGeometry, DetectorConfig, EngineConfig, ModelLoadError
 from analytics.engine.offline import VideoSourceError, analyze_video
+from analytics.engine.render import RenderOptions
 from analytics.engine.tiling import TILING_MODES
 
 
@@ -45,8 +46,6 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from analytics.engine.render import RenderOptions
-
         if options["area"] <= 0:
             raise CommandError("--area must be positive")
         if options["max_frames"] is not None and options["max_frames"] <= 0:

@@ -17,7 +17,7 @@ import logging
 from channels_redis.core import RedisChannelLayer
 from redis.exceptions import RedisError
 
-from crowdsafe.outages import warn_throttled
+from core.outages import warn_throttled
 
 log = logging.getLogger("crowdsafe.channels")
 

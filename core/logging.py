@@ -10,7 +10,7 @@ _local = threading.local()
 
 
 class DatabaseLogHandler(logging.Handler):
-    """Writes records to `crowdsafe.models.SystemLog`.
+    """Writes records to `core.models.SystemLog`.
 
     Never raises and never recurses: a failing write (database down, apps not ready, an
     async context) is dropped, because logging must not take the platform down with it.
@@ -54,7 +54,7 @@ def _write(fields: dict) -> None:
 
         if not apps.ready:
             return
-        from crowdsafe.models import SystemLog
+        from core.models import SystemLog
 
         SystemLog.objects.create(**fields)
     except Exception:  # noqa: BLE001

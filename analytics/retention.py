@@ -1,4 +1,4 @@
-"""Retention of time-series data and logs (recording files: `cameras.recordings`)."""
+"""Retention of time-series data and the system log (recording files: `cameras.recordings`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from analytics.models import Metric, MetricHour
-from crowdsafe.models import SystemLog
+from core.models import SystemLog
 
 _BATCH = 50_000
 

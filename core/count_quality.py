@@ -1,8 +1,9 @@
-"""Count quality on the Django side: levels, reasons and their wording, read from engine output.
+"""Count quality as operators read it: levels, reasons and their wording, from engine output.
 
 The engine (``FrameResult.count_quality``) says per frame how far its count can be trusted;
 everything here works on that or on its ``to_dict()`` form, and tolerates its absence (rows
 and payloads written before the signal existed read as ``ok``).
+Shared by every layer (camera API, metrics, alerts, reports), so it lives in core; no Django.
 """
 
 from __future__ import annotations

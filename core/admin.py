@@ -1,9 +1,9 @@
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.shortcuts import redirect
 
-from crowdsafe.models import RuntimeSettings, SystemLog
-from crowdsafe.runtime_settings import get_runtime_settings, invalidate_cache
+from core.models import RuntimeSettings, SystemLog
+from core.runtime_settings import get_runtime_settings, invalidate_cache
 
 
 class RuntimeSettingsForm(forms.ModelForm):
@@ -70,14 +70,6 @@ class RuntimeSettingsAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         invalidate_cache()
 
-    def response_change(self, request, obj):
-        if "_send_test" in request.POST:
-            from alerts.telegram import send_test_message
-
-            result = send_test_message()
-            level = messages.SUCCESS if result.ok else messages.ERROR
-            self.message_user(request, f"Telegram test: {result.detail}", level)
-        return super().response_change(request, obj)
 
 
 @admin.register(SystemLog)

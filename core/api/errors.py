@@ -6,9 +6,9 @@
 `errors` is present for validation errors only. Django's ValidationError (raised by the
 services), Http404 and PermissionDenied become 400, 404 and 403; an unexpected exception
 is logged and answered with a JSON 500 that reveals nothing. A Redis, broker or database
-outage is a 503 with Retry-After (crowdsafe.outages).
+outage is a 503 with Retry-After (core.outages).
 
-Settings: REST_FRAMEWORK["EXCEPTION_HANDLER"] = "crowdsafe.api.errors.exception_handler"
+Settings: REST_FRAMEWORK["EXCEPTION_HANDLER"] = "core.api.errors.exception_handler"
 (the API's base classes also set it per view).
 """
 
@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from crowdsafe.outages import RETRY_AFTER_S, UNAVAILABLE_DETAIL, is_outage
+from core.outages import RETRY_AFTER_S, UNAVAILABLE_DETAIL, is_outage
 
 logger = logging.getLogger("crowdsafe.api")
 

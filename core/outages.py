@@ -40,7 +40,7 @@ class OutageMiddleware(MiddlewareMixin):
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_outage(exception):
             return None
-        warn_throttled(logging.getLogger("crowdsafe.outages"), "view", "Service unavailable in %s: %s",
+        warn_throttled(logging.getLogger("core.outages"), "view", "Service unavailable in %s: %s",
                        request.path, exception)
         if request.path.startswith("/api/"):
             response: HttpResponse = JsonResponse(

@@ -17,9 +17,9 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
 
-from crowdsafe.outages import warn_throttled
+from core.outages import warn_throttled
 
-log = logging.getLogger("crowdsafe.cache")
+log = logging.getLogger("core.cache")
 
 PAUSE_S = 2.0  # after a failure, skip Redis this long
 

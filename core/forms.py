@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.forms.models import fields_for_model
 
-from crowdsafe.models import RuntimeSettings, SystemLog
+from core.models import RuntimeSettings, SystemLog
 
 SETTINGS_GROUPS: dict[str, tuple[str, ...]] = {
     "Risk weights": (

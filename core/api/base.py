@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from crowdsafe.api.errors import exception_handler
-from crowdsafe.api.strict import reject_unknown_body
+from core.api.errors import exception_handler
+from core.api.strict import reject_unknown_body
 
 
 class BoundedPagination(LimitOffsetPagination):
@@ -81,7 +82,6 @@ MAX_ID = 2**63 - 1
 
 def get_or_404(model, pk: int, **filters):
     """The object, or a 404 (also for ids no database column can hold)."""
-    from rest_framework.exceptions import NotFound
 
     if not 0 < int(pk) <= MAX_ID:
         raise NotFound(f"No {model._meta.verbose_name} with id {pk}.")

@@ -20,7 +20,7 @@ def _above_zero(value: float) -> None:
 class RuntimeSettings(models.Model):
     """One row (pk=1) of settings read by the running code through a short cache.
 
-    Read it with `crowdsafe.runtime_settings.get_runtime_settings()`; write it with
+    Read it with `core.runtime_settings.get_runtime_settings()`; write it with
     `update_runtime_settings()`, which validates and invalidates the cache.
     """
 
@@ -135,7 +135,7 @@ class RuntimeSettings(models.Model):
 
 
 class SystemLog(models.Model):
-    """Warnings and errors of the platform, written by `crowdsafe.logging.DatabaseLogHandler`."""
+    """Warnings and errors of the platform, written by `core.logging.DatabaseLogHandler`."""
 
     class Level(models.TextChoices):
         DEBUG = "DEBUG"

@@ -11,9 +11,11 @@ import threading
 import time
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from crowdsafe.models import RuntimeSettings
+from core.models import RuntimeSettings
 
 CACHE_SECONDS = 3.0
 _lock = threading.Lock()
@@ -34,7 +36,6 @@ def get_runtime_settings() -> RuntimeSettings:
 
 
 def _load() -> RuntimeSettings:
-    from django.conf import settings
 
     obj = RuntimeSettings.objects.filter(pk=1).first()
     if obj is None:
@@ -67,7 +68,6 @@ def update_runtime_settings(changes: dict[str, Any], *, user=None) -> RuntimeSet
     Raises django.core.exceptions.ValidationError (nothing is saved) on bad values or
     unknown fields.
     """
-    from django.core.exceptions import ValidationError
 
     obj = RuntimeSettings.objects.select_for_update().filter(pk=1).first() or _load()
     editable = {f.name for f in RuntimeSettings._meta.get_fields() if getattr(f, "editable", False)}
