@@ -7,6 +7,5 @@ class AlertsConfig(AppConfig):
     def ready(self) -> None:
         # Models are loaded only now: the sink imports them.
         from alerts.sinks import AlertSink
-        from cameras import sinks
-
+        from cameras.runtime import sinks
         sinks.register("alerts", AlertSink)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-
 from alerts.models import Alert
 from alerts.selectors import unacknowledged_count
+from core import push
+from core.outages import warn_throttled
 
 logger = logging.getLogger("alerts")
 
@@ -52,21 +51,12 @@ def alert_summary(alert: Alert) -> dict[str, Any]:
 
 
 def push_alert(alert: Alert, event: str) -> None:
-    """Send `event` (alert.new / alert.changed) to `dashboard` and `camera.<id>`.
-
-    Never raises: a push is a convenience, the alert itself is already stored.
-    """
+    """Send `event` (alert.new / alert.changed) to `dashboard` and `camera.<id>`, without
+    waiting (core.push). Never raises: a push is a convenience, the alert itself is stored."""
     try:
         data = {**alert_summary(alert), "unacknowledged_count": unacknowledged_count()}
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        message = {"type": event, "data": data}
-
-        async def send() -> None:
-            for group in ("dashboard", f"camera.{alert.camera_id}"):
-                await layer.group_send(group, message)
-
-        async_to_sync(send)()
-    except Exception:  # noqa: BLE001 - see docstring
-        logger.exception("Could not push %s for alert %s", event, alert.pk)
+    except Exception as exc:  # noqa: BLE001 - the database is away: the page catches up on reload
+        warn_throttled(logger, "alert-push", "Could not push %s for alert %s: %s", event, alert.pk, exc)
+        return
+    for group in (push.DASHBOARD_GROUP, push.camera_group(alert.camera_id)):
+        push.push(group, event, data)

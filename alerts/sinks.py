@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from alerts import hooks, state
-from cameras.sinks import CameraContext, FrameOutput, FrameSink, SinkStart
+from cameras.runtime.sinks import CameraContext, FrameOutput, FrameSink, SinkStart
 
 
 class AlertSink(FrameSink):
@@ -24,11 +24,13 @@ class AlertSink(FrameSink):
         ts = float(frame.result.timestamp)
         if self.state is None:
             self.state = state.load(self.camera_id, ts)
-        done = hooks.on_frame(
+        before = self._alerts()
+        hooks.on_frame(
             context.camera, frame.payload, frame.jpeg,
             zones=self._zone_map(context), settings=context.settings, cam_state=self.state,
         )
-        if done:  # an alert was raised or changed: its key is saved at once
+        if self._alerts() != before:  # raised, escalated, cleared: saved at once (even if a
+            # later rule of the same frame failed), so a successor never fires it again
             state.save(self.state, ts, time.time(), context.settings.alert_cooldown_s)
 
     def on_heartbeat(self, context: CameraContext) -> None:
@@ -47,6 +49,11 @@ class AlertSink(FrameSink):
     def close(self) -> None:
         if self._zones[0] is not None:
             self.checkpoint(self._zones[0])
+
+    def _alerts(self) -> dict[str, tuple]:
+        """What a successor must know not to fire twice: each key's alert, level and firing."""
+        keys = self.state.keys if self.state is not None else {}
+        return {name: (st.alert_id, st.level, st.last_fired, st.cleared) for name, st in keys.items()}
 
     def _zone_map(self, context: CameraContext) -> hooks.ZoneMap:
         # Rebuilt only when the heartbeat brought a new context.

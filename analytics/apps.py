@@ -7,6 +7,5 @@ class AnalyticsConfig(AppConfig):
     def ready(self) -> None:
         # Models are loaded only now: the sink imports them.
         from analytics.sinks import MetricsSink
-        from cameras import sinks
-
+        from cameras.runtime import sinks
         sinks.register("metrics", MetricsSink)

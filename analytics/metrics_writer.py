@@ -164,7 +164,7 @@ class MetricsWriter:
     rows_written: int = 0
     # The source second after the last one written: where a restarted analysis goes on.
     written_until: int | None = None
-    # Fencing (cameras.leases): called in the write's transaction; False means another
+    # Fencing (cameras.runtime.leases): called in the write's transaction; False means another
     # runner owns the camera now, so this writer drops its rows and writes nothing more.
     fence: Callable[[], bool] | None = None
     fenced: bool = False

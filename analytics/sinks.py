@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from analytics.metrics_writer import MetricsWriter
-from cameras.sinks import CameraContext, FrameOutput, FrameSink, SinkStart
+from cameras.runtime.sinks import CameraContext, FrameOutput, FrameSink, SinkStart
 
 FLUSH_EVERY_S = 5.0  # completed seconds are written in batches, at most this long after
 

@@ -111,7 +111,7 @@ def live_latency(admin, camera) -> dict:
     """Push dashboard.update and time until the browser shows the new count (10 pushes)."""
     from playwright.sync_api import sync_playwright
 
-    from cameras.push import push
+    from core.push import push
 
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     s = connection.settings_dict

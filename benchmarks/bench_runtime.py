@@ -70,7 +70,7 @@ def engine_alone(clip: Path, repeats: int) -> dict:
     import cv2
 
     from analytics.engine import CrowdEngine
-    from cameras.engine_setup import engine_config, shared_detector
+    from cameras.runtime.engine_setup import engine_config, shared_detector
 
     detector = shared_detector()
     warm = CrowdEngine(detector, engine_config())
@@ -257,7 +257,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from cameras.engine_setup import detector_config
+    from cameras.runtime.engine_setup import detector_config
 
     clip = cut(VTEST, MEDIA / "clip.avi", args.seconds)
     alone = engine_alone(clip, args.repeats)

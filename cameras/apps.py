@@ -6,7 +6,9 @@ class CamerasConfig(AppConfig):
     name = "cameras"
 
     def ready(self) -> None:
-        # Models are loaded only now: the sinks module imports them.
-        from cameras.sinks import check_sinks
+        # Models are loaded only now: the sinks modules import them.
+        from cameras.runtime.camera_sinks import register_all
+        from cameras.runtime.sinks import check_sinks
 
+        register_all()
         checks.register(check_sinks)

@@ -27,8 +27,8 @@ from accounts.live_auth import still_allowed
 from accounts.roles import Role, has_role
 from cameras import live
 from cameras.models import Camera
-from cameras.push import DASHBOARD_GROUP, camera_group
 from core.outages import warn_throttled
+from core.push import DASHBOARD_GROUP, camera_group
 
 logger = logging.getLogger(__name__)
 DENIED = 4403

@@ -12,8 +12,8 @@ import time
 
 from redis.exceptions import RedisError
 
-from cameras.push import DASHBOARD_GROUP, camera_group, push
 from core.outages import warn_throttled
+from core.push import DASHBOARD_GROUP, camera_group, push
 from core.redis import get_redis, redis_key
 
 log = logging.getLogger(__name__)

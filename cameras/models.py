@@ -94,8 +94,8 @@ class Camera(models.Model):
     )
     status_detail = models.CharField(max_length=500, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
-    # Fencing token of the runner that holds the lease (cameras.leases): metric flushes of a
-    # runner whose token is no longer this one are refused.
+    # Fencing token of the runner that holds the lease (cameras.runtime.leases): metric flushes
+    # of a runner whose token is no longer this one are refused.
     lease_token = models.PositiveBigIntegerField(default=0, editable=False)
 
     # Ground-plane calibration: >= 4 image points (normalised) and their ground positions (m).
@@ -240,8 +240,8 @@ class Recording(models.Model):
 
 
 class FileProgress(models.Model):
-    """How far a file camera's analysis got (cameras.progress): in the database, so neither a
-    worker crash nor a Redis restart makes a file start over under a new time origin."""
+    """How far a file camera's analysis got (cameras.runtime.progress): in the database, so
+    neither a worker crash nor a Redis restart makes a file start over under a new time origin."""
 
     camera = models.OneToOneField(Camera, on_delete=models.CASCADE, primary_key=True, related_name="+")
     source = models.CharField(max_length=1000)

@@ -16,9 +16,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from cameras import capacity, conf, leases, live, progress
+from cameras import live
 from cameras.models import Camera, CameraStatus, DesiredState, SourceType
 from cameras.recordings import delete_recording
+from cameras.runtime import capacity, conf, leases, progress
 from cameras.sources import ConnectionResult, resolve_source, validate_source
 from cameras.sources import test_connection as _test_connection
 from cameras.status import set_status

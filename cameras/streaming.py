@@ -22,8 +22,9 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.live_auth import still_allowed
 from accounts.roles import Role, has_role
-from cameras import leases, live
+from cameras import live
 from cameras.models import Camera
+from cameras.runtime import leases
 
 BOUNDARY = "frame"
 POLL_S = 1 / 20  # how often Redis is asked for a newer frame

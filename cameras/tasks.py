@@ -37,7 +37,8 @@ from celery.signals import (
 from django.conf import settings
 from django.db import connections
 
-from cameras import leases, recordings, runner, services
+from cameras import recordings, services
+from cameras.runtime import leases, runner
 from core.redis import get_redis, redis_key
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,6 @@ and errors. Viewers read, operators start and stop, admins change configuration.
 from __future__ import annotations
 
 import json
-import mimetypes
 import os
 import re
 from pathlib import Path
@@ -18,14 +17,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import role_required
 from accounts.roles import Role, has_role
-from cameras.capacity import stream_capacity
 from cameras.forms import (
     CalibrationForm,
     CameraForm,
@@ -38,6 +36,7 @@ from cameras.forms import (
 from cameras.live import get_latest_jpeg, get_live_metrics
 from cameras.models import Camera, CountingLine, Recording, SourceType, Zone
 from cameras.recordings import delete_recording
+from cameras.runtime.capacity import stream_capacity
 from cameras.services import (
     create_camera,
     delete_camera,
@@ -50,7 +49,8 @@ from cameras.services import (
 )
 from cameras.sources import describe_source, mask_source, resolve_upload_path
 from cameras.uploads import LIVE_SOURCE_ADMIN_ONLY, may_replace_source
-from core.inputs import parse_id, parse_range
+from core.inputs import parse_id
+from core.media import file_response
 from core.pages import apply_validation_error, render_page
 
 UPLOAD_ERROR_FIELDS = {"file": "video", "uploaded_file": "video", "upload": "video"}
@@ -415,41 +415,7 @@ def recording_file(request: HttpRequest, recording_id: int) -> HttpResponse:
         path = Path(recording.file.path)
     except (ValueError, NotImplementedError) as exc:
         raise Http404("This recording has no file.") from exc
-    if not path.is_file():
-        raise Http404("The recording's file is missing.")
-    size = path.stat().st_size
-    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    wanted = parse_range(request.headers.get("Range", ""))
-    if wanted is None:
-        response = FileResponse(path.open("rb"), content_type=content_type)
-        response["Accept-Ranges"] = "bytes"
-        return response
-    first, last = wanted
-    if first:
-        start, end = int(first), min(int(last) if last else size - 1, size - 1)
-    else:  # suffix range: the last N bytes
-        start, end = max(size - int(last), 0), size - 1
-    if start >= size or start > end:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
-    body = _file_slice(path, start, end - start + 1)
-    response = StreamingHttpResponse(body, status=206, content_type=content_type)
-    response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    response["Content-Length"] = str(end - start + 1)
-    response["Accept-Ranges"] = "bytes"
-    return response
-
-
-def _file_slice(path: Path, start: int, length: int, chunk: int = 256 * 1024):
-    with path.open("rb") as fh:
-        fh.seek(start)
-        while length > 0:
-            data = fh.read(min(chunk, length))
-            if not data:
-                break
-            length -= len(data)
-            yield data
+    return file_response(request, path)
 
 
 @require_POST

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class CoreConfig(AppConfig):
@@ -11,3 +12,8 @@ class CoreConfig(AppConfig):
     name = "core"
     label = "crowdsafe"
     verbose_name = "Platform"
+
+    def ready(self) -> None:
+        from core.media import check_media_serving  # settings are read only now
+
+        checks.register(check_media_serving, checks.Tags.security)

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_GET
 
 from accounts.roles import Role, role_of
 from alerts.delivery import telegram_delivery
-from cameras.capacity import stream_capacity
 from cameras.models import Camera, CameraStatus
+from cameras.runtime.capacity import stream_capacity
 from core.redis import get_redis
 from crowdsafe.celery import app
 

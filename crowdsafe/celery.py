@@ -37,7 +37,7 @@ app.autodiscover_tasks()
 
 
 def _add_steps() -> None:
-    from cameras.capacity import StreamSlots  # streams workers publish their slot count
+    from cameras.runtime.capacity import StreamSlots  # streams workers publish their slot count
 
     app.steps["consumer"].add(StreamSlots)
 

@@ -191,6 +191,15 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 UPLOAD_DIR = MEDIA_ROOT / "uploads"
 RECORDINGS_DIR = MEDIA_ROOT / "recordings"
 SNAPSHOTS_DIR = MEDIA_ROOT / "snapshots"
+# Behind nginx: the internal location that serves MEDIA_ROOT (deploy/nginx.conf), e.g.
+# "/protected-media/". Django then answers downloads with X-Accel-Redirect (core/media.py).
+CROWDSAFE_MEDIA_ACCEL_PREFIX = env.str("CROWDSAFE_MEDIA_ACCEL_PREFIX", default="")
+if CROWDSAFE_MEDIA_ACCEL_PREFIX and not (
+    CROWDSAFE_MEDIA_ACCEL_PREFIX.startswith("/") and CROWDSAFE_MEDIA_ACCEL_PREFIX.endswith("/")
+):
+    raise ImproperlyConfigured(
+        "CROWDSAFE_MEDIA_ACCEL_PREFIX must start and end with '/', e.g. /protected-media/."
+    )
 CROWDSAFE_MAX_UPLOAD_MB = env.int("CROWDSAFE_MAX_UPLOAD_MB", default=500)
 # An upload is decoded by a child process (cameras.probe) that gets this long.
 CROWDSAFE_UPLOAD_PROBE_TIMEOUT_S = env.int("CROWDSAFE_UPLOAD_PROBE_TIMEOUT_S", default=60)
@@ -204,6 +213,45 @@ CROWDSAFE_METRICS_RETENTION_DAYS = env.int("CROWDSAFE_METRICS_RETENTION_DAYS", d
 CROWDSAFE_RECORDINGS_RETENTION_DAYS = env.int("CROWDSAFE_RECORDINGS_RETENTION_DAYS", default=7)
 CROWDSAFE_LOGS_RETENTION_DAYS = env.int("CROWDSAFE_LOGS_RETENTION_DAYS", default=90)
 CROWDSAFE_RECORDING_SEGMENT_SECONDS = env.int("CROWDSAFE_RECORDING_SEGMENT_SECONDS", default=300)
+
+# --- camera runtime (read by cameras/runtime/conf.py; README "Configuration") --------------------
+
+CROWDSAFE_CAMERA_LEASE_TTL_S = env.float("CROWDSAFE_CAMERA_LEASE_TTL_S", default=15.0)
+CROWDSAFE_CAMERA_HEARTBEAT_S = env.float("CROWDSAFE_CAMERA_HEARTBEAT_S", default=2.0)
+CROWDSAFE_NO_FRAME_WATCHDOG_S = env.float("CROWDSAFE_NO_FRAME_WATCHDOG_S", default=20.0)
+CROWDSAFE_SOURCE_OPEN_TIMEOUT_S = env.float("CROWDSAFE_SOURCE_OPEN_TIMEOUT_S", default=10.0)
+CROWDSAFE_RECONNECT_INITIAL_S = env.float("CROWDSAFE_RECONNECT_INITIAL_S", default=1.0)
+CROWDSAFE_RECONNECT_MAX_S = env.float("CROWDSAFE_RECONNECT_MAX_S", default=30.0)
+CROWDSAFE_SLOT_RELEASE_BACKOFF_S = env.float("CROWDSAFE_SLOT_RELEASE_BACKOFF_S", default=8.0)
+CROWDSAFE_PACE_FILES = env.bool("CROWDSAFE_PACE_FILES", default=False)
+CROWDSAFE_LIVE_PUSH_HZ = env.float("CROWDSAFE_LIVE_PUSH_HZ", default=2.0)
+CROWDSAFE_LIVE_FRAME_HZ = env.float("CROWDSAFE_LIVE_FRAME_HZ", default=15.0)
+CROWDSAFE_LIVE_JPEG_QUALITY = env.int("CROWDSAFE_LIVE_JPEG_QUALITY", default=80)
+CROWDSAFE_LIVE_MAX_WIDTH = env.int("CROWDSAFE_LIVE_MAX_WIDTH", default=1280)
+CROWDSAFE_RECORDINGS_ENABLED = env.bool("CROWDSAFE_RECORDINGS_ENABLED", default=True)
+CROWDSAFE_RECORDING_MIN_FREE_MB = env.int("CROWDSAFE_RECORDING_MIN_FREE_MB", default=200)
+for _name, _lo, _hi in (
+    ("CROWDSAFE_CAMERA_LEASE_TTL_S", 1, 600),
+    ("CROWDSAFE_CAMERA_HEARTBEAT_S", 0.1, 60),
+    ("CROWDSAFE_NO_FRAME_WATCHDOG_S", 1, 3600),
+    ("CROWDSAFE_SOURCE_OPEN_TIMEOUT_S", 1, 600),
+    ("CROWDSAFE_RECONNECT_INITIAL_S", 0.1, 600),
+    ("CROWDSAFE_RECONNECT_MAX_S", 0.1, 3600),
+    ("CROWDSAFE_SLOT_RELEASE_BACKOFF_S", 0.1, 3600),
+    ("CROWDSAFE_LIVE_PUSH_HZ", 0.1, 30),
+    ("CROWDSAFE_LIVE_FRAME_HZ", 0.1, 60),
+    ("CROWDSAFE_LIVE_JPEG_QUALITY", 10, 100),
+    ("CROWDSAFE_LIVE_MAX_WIDTH", 160, 7680),
+    ("CROWDSAFE_RECORDING_SEGMENT_SECONDS", 5, 86400),
+    ("CROWDSAFE_RECORDING_MIN_FREE_MB", 0, 10**9),
+):
+    if not _lo <= globals()[_name] <= _hi:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]} is outside {_lo}..{_hi}.")
+if CROWDSAFE_CAMERA_HEARTBEAT_S * 2 > CROWDSAFE_CAMERA_LEASE_TTL_S:
+    raise ImproperlyConfigured(
+        "CROWDSAFE_CAMERA_HEARTBEAT_S must be at most half of CROWDSAFE_CAMERA_LEASE_TTL_S: "
+        "the lease is renewed at each heartbeat and would expire between two."
+    )
 
 # --- detector ---------------------------------------------------------------------------
 
@@ -226,8 +274,8 @@ for _name, _value, _lo, _hi in (
 # --- frame path ------------------------------------------------------------------------
 
 # The sinks every camera runner feeds, in this order (registered by their apps, see
-# cameras/sinks.py). Not an environment setting: a deployment never turns alerts off here.
-CROWDSAFE_FRAME_SINKS = ["metrics", "alerts"]
+# cameras/runtime/sinks.py). Not an environment setting: a deployment never turns alerts off here.
+CROWDSAFE_FRAME_SINKS = ["recording", "live_frame", "metrics", "alerts", "live_push"]
 
 # --- notifications ----------------------------------------------------------------------
 

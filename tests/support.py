@@ -19,8 +19,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Short camera-runtime timings for the workers the tests start (read by cameras.conf); the
-# chaos suite overrides them with empty values (the defaults).
+# Short camera-runtime timings for the workers the tests start (settings.py reads them); the
+# chaos suite unsets them (the defaults).
 FAST_TIMINGS = {
     "CROWDSAFE_CAMERA_LEASE_TTL_S": "5",
     "CROWDSAFE_CAMERA_HEARTBEAT_S": "0.5",

@@ -177,7 +177,7 @@ class TilingPolicy:
 
     refine = 1.33
     refine_gain = 1.15
-    refine_every_s = 2.0  # while refining pays, the next step follows soon
+    refine_every_s = 0.0  # while refining pays, the next step follows on the next frame
     keep_gain = 1.1
     smoothing = 0.2  # weight of the newest tiled frame in the smoothed gain
     checked_for = 4  # a probe that found no gain vouches for the full frame this many rechecks

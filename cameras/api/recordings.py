@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import mimetypes
 from pathlib import Path
 
-from django.http import FileResponse
 from django.utils.text import get_valid_filename
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -20,6 +18,7 @@ from cameras.models import Recording, RecordingKind
 from cameras.recordings import delete_recording
 from core.api.base import CrowdSafeViewSet, ErrorSerializer
 from core.api.filters import DateTimeFilter
+from core.media import file_response
 
 _errors = {401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
@@ -66,9 +65,10 @@ class RecordingViewSet(CrowdSafeViewSet):
         """The video file, streamed in chunks (never read into memory)."""
         recording = self.get_object()
         try:
-            handle = recording.file.open("rb")
-        except (FileNotFoundError, ValueError) as exc:
-            raise exceptions.NotFound("The recording's file is missing.") from exc
-        name = get_valid_filename(Path(recording.file.name).name) or f"recording_{recording.pk}.mp4"
-        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        return FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
+            path = Path(recording.file.path)
+        except (ValueError, NotImplementedError) as exc:
+            raise exceptions.NotFound("The recording has no file.") from exc
+        if not path.is_file():
+            raise exceptions.NotFound("The recording's file is missing.")
+        name = get_valid_filename(path.name) or f"recording_{recording.pk}.mp4"
+        return file_response(request, path, download_name=name)

@@ -18,8 +18,8 @@ from accounts.throttle import client_ident
 from alerts.models import Alert, AlertStatus
 from analytics.models import Metric
 from cameras.api.serializers import live_metrics
-from cameras.capacity import stream_capacity
 from cameras.models import Camera, CameraStatus, Recording
+from cameras.runtime.capacity import stream_capacity
 from core.api.base import CrowdSafeAPIView, CrowdSafeViewSet, ErrorSerializer
 from core.api.filters import DateTimeFilter
 from core.models import SystemLog

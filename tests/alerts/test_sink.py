@@ -13,9 +13,10 @@ from alerts.services import resolve_alert
 from alerts.sinks import AlertSink
 from alerts.state import rules_key
 from analytics.sinks import MetricsSink
-from cameras import sinks
 from cameras.models import Camera
-from cameras.sinks import CameraContext, FrameOutput, SinkStart
+from cameras.runtime import sinks
+from cameras.runtime.camera_sinks import LivePushSink
+from cameras.runtime.sinks import CameraContext, FrameOutput, SinkStart
 from core.redis import get_redis
 from tests.alerts.frames import jpeg, make_frame, timeline
 
@@ -36,10 +37,13 @@ def _stored(camera: Camera) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in raw.items()}
 
 
-def test_every_runner_gets_the_registered_sinks_in_the_configured_order(camera):
+def test_every_runner_gets_the_registered_sinks_in_the_configured_order(camera, settings):
+    settings.CROWDSAFE_RECORDINGS_ENABLED = False  # no recorder thread for this test
     built = sinks.build(SinkStart(camera.pk, ORIGIN))
-    assert [name for name, _ in built] == ["metrics", "alerts"]
-    assert isinstance(built[0][1], MetricsSink) and isinstance(built[1][1], AlertSink)
+    assert [name for name, _ in built] == ["recording", "live_frame", "metrics", "alerts", "live_push"]
+    kinds = {name: type(sink) for name, sink in built}
+    assert kinds["metrics"] is MetricsSink and kinds["alerts"] is AlertSink
+    assert kinds["live_push"] is LivePushSink
 
 
 def test_a_listed_sink_that_no_app_registered_fails_loudly(camera, settings):

@@ -150,7 +150,7 @@ def test_http_client_debug_logs_never_show_the_bot_token():
 
 
 def test_reader_threads_are_not_named_after_the_url():
-    from cameras.readers import LiveReader
+    from cameras.runtime.readers import LiveReader
     from cameras.sources import ResolvedSource
 
     source = ResolvedSource("rtsp", "rtsp://admin:Hunter2@10.0.0.5/live?pwd=x", True)

@@ -129,7 +129,7 @@ def login(page, asgi_server):
 
 def push(group: str, event: str, data: dict) -> None:
     """Send a live event to a Channels group (the same path the camera runners use)."""
-    from cameras.push import push as send
+    from core.push import push as send
 
     future = send(group, event, data)
     assert future is not None, "the channel layer refused the push"

@@ -77,8 +77,8 @@ def test_login_form_and_dashboard_count_updates_live(page, users, running_camera
 @contextmanager
 def frames_in_redis(camera_id: int):
     """Hold the camera's lease and keep a fresh JPEG in Redis, as a runner does."""
-    from cameras.leases import Lease
     from cameras.live import clear_live_state, store_frame
+    from cameras.runtime.leases import Lease
 
     frame = np.full((360, 640, 3), 40, np.uint8)
     cv2.putText(frame, "CrowdSafe", (150, 200), cv2.FONT_HERSHEY_SIMPLEX, 2, (255, 255, 255), 3)

@@ -19,8 +19,8 @@ import redis
 from tests.support import FAST_TIMINGS, Service, free_port, process_env, wait_for
 from tests.support import start_web as start_asgi
 
-# Empty values make cameras.conf use its defaults: the chaos suite runs with the default timings.
-DEFAULT_TIMINGS = {name: "" for name in FAST_TIMINGS}
+# Unset (None): the workers use the settings' defaults; the chaos suite runs with the default timings.
+DEFAULT_TIMINGS: dict[str, str | None] = {name: None for name in FAST_TIMINGS}
 
 
 class RedisServer:

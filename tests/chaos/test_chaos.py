@@ -23,8 +23,9 @@ from django.db import connection
 from django.db.models import Count
 
 from analytics.models import Metric
-from cameras import leases, services
+from cameras import services
 from cameras.models import Camera, CameraStatus
+from cameras.runtime import leases
 from cameras.uploads import import_video_file
 from tests.conftest import PASSWORD
 from tests.support import wait_for

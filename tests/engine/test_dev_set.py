@@ -45,7 +45,9 @@ def first_frame_result(detector, video: str, index: int, mode: str = "auto"):
     ("video", "index", "floor"),
     [
         ("overhead_atrium.mp4", 53, 0.55),
-        ("overhead_plaza.mp4", 101, 0.6),
+        # First frame only (no refinement yet). The int8 kernels differ between CPUs: this
+        # frame reads 21 of 34 on an Intel Xeon, 19 on an AMD EPYC; the floor holds on both.
+        ("overhead_plaza.mp4", 101, 0.55),
         ("street_night.mp4", 1, 0.85),
     ],
 )

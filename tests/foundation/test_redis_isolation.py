@@ -33,8 +33,8 @@ TASK = "alerts.tasks.send_alert_notification"
 def test_this_run_has_a_prefix_of_its_own_everywhere():
     from alerts.state import rules_key
     from alerts.telegram import _limiter_key
-    from cameras.leases import lease_key, pending_key
     from cameras.live import frame_key, metrics_key
+    from cameras.runtime.leases import lease_key, pending_key
 
     prefix = settings.REDIS_KEY_PREFIX
     assert prefix != settings.DEFAULT_REDIS_KEY_PREFIX and prefix.startswith("crowdsafe-test-")

@@ -54,6 +54,7 @@ def test_check_deploy_is_clean_with_production_settings():
             "SECRET_KEY": PROD_SECRET,
             "ALLOWED_HOSTS": "crowdsafe.example.org",
             "CSRF_TRUSTED_ORIGINS": "https://crowdsafe.example.org",
+            "CROWDSAFE_MEDIA_ACCEL_PREFIX": "/protected-media/",  # behind nginx, as compose runs it
         },
         "check",
         "--deploy",
@@ -62,6 +63,26 @@ def test_check_deploy_is_clean_with_production_settings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"CROWDSAFE_CAMERA_HEARTBEAT_S": "10"}, "at most half of CROWDSAFE_CAMERA_LEASE_TTL_S"),
+        ({"CROWDSAFE_LIVE_PUSH_HZ": "0"}, "CROWDSAFE_LIVE_PUSH_HZ=0.0 is outside"),
+        ({"CROWDSAFE_RECONNECT_MAX_S": "fast"}, "could not convert string to float"),
+        ({"CROWDSAFE_MEDIA_ACCEL_PREFIX": "protected"}, "must start and end with '/'"),
+    ],
+)
+def test_settings_reject_bad_runtime_tunables(env, message):
+    result = _run_manage({"DEBUG": "true", **env}, "check")
+    assert result.returncode != 0 and message in result.stderr, result.stderr[-2000:]
+
+
+def test_production_warns_when_django_serves_the_recordings():
+    env = {"DEBUG": "false", "SECRET_KEY": PROD_SECRET, "ALLOWED_HOSTS": "crowdsafe.example.org"}
+    result = _run_manage(env, "check")
+    assert "core.W001" in result.stderr + result.stdout
 
 
 def test_settings_reject_out_of_range_detector_values():
@@ -126,7 +147,7 @@ def test_create_admin_twice(db):
 
 def test_platform_warnings_land_in_the_system_log(db):
     logging.getLogger("cameras.runner").warning("source lost: %s", "Gate A", extra={"details": {"camera": 3}})
-    logging.getLogger("cameras.runner").info("not stored: below WARNING")
+    logging.getLogger("cameras.runtime.runner").info("not stored: below WARNING")
     log = SystemLog.objects.get()
     assert (log.level, log.component, log.message) == ("WARNING", "cameras.runner", "source lost: Gate A")
     assert log.details["camera"] == 3

@@ -243,6 +243,41 @@ def test_recording_playback_supports_ranges(client_as, users, camera, media, hea
     assert listing.status_code == 200 and b"<video" in listing.content
 
 
+def test_behind_nginx_recordings_are_sent_by_nginx_after_the_role_check(
+    client_as, users, camera, media, settings, api_as
+):
+    from django.core import checks
+    from django.utils import timezone
+
+    from cameras.models import Recording
+
+    folder = media / "recordings" / str(camera.pk)
+    folder.mkdir(parents=True)
+    (folder / "gate 1.mp4").write_bytes(b"MP4" * 100)
+    rec = Recording.objects.create(
+        camera=camera, file=f"recordings/{camera.pk}/gate 1.mp4", started_at=timezone.now()
+    )
+    # Without the prefix (DEBUG off) the check warns that Django serves the files.
+    assert "core.W001" in [m.id for m in checks.run_checks(tags=[checks.Tags.security])]
+    settings.CROWDSAFE_MEDIA_ACCEL_PREFIX = "/protected-media/"
+    assert "core.W001" not in [m.id for m in checks.run_checks(tags=[checks.Tags.security])]
+    url = reverse("recording_file", args=[rec.pk])
+    assert client_as(users["viewer"]).get(url).status_code == 403  # the role is still Django's
+    response = client_as(users["operator"]).get(url, HTTP_RANGE="bytes=0-9")
+    assert response.status_code == 200 and response.content == b""  # nginx answers the range
+    assert response["X-Accel-Redirect"] == f"/protected-media/recordings/{camera.pk}/gate%201.mp4"
+    assert response["Content-Type"] == "video/mp4"
+    download = api_as(users["operator"]).get(f"/api/recordings/{rec.pk}/download/")
+    assert download.status_code == 200 and download["X-Accel-Redirect"].endswith("/gate%201.mp4")
+    assert download["Content-Disposition"] == 'attachment; filename="gate_1.mp4"'
+    # A link out of MEDIA_ROOT is never handed to nginx (nor a crafted path: Django refuses it).
+    (folder / "link.mp4").symlink_to("/etc/hostname")
+    Recording.objects.filter(pk=rec.pk).update(file=f"recordings/{camera.pk}/link.mp4")
+    assert client_as(users["operator"]).get(url).status_code == 404
+    Recording.objects.filter(pk=rec.pk).update(file="../../etc/passwd")
+    assert client_as(users["operator"]).get(url).status_code == 400
+
+
 def test_operator_uploads_on_the_camera_page_and_viewer_is_refused(client_as, users, media, vtest_avi):
     camera = Camera.objects.create(name="Upload target", source_type="file")
     detail = client_as(users["viewer"]).get(reverse("camera_detail", args=[camera.pk])).content.decode()

@@ -14,8 +14,9 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from analytics.models import Metric
-from cameras import leases, live, services, tasks
+from cameras import live, services, tasks
 from cameras.models import Camera, CameraStatus, DesiredState, Recording, SourceType
+from cameras.runtime import leases
 from cameras.uploads import import_video_file
 from tests.runtime.helpers import MjpegServer
 from tests.support import free_port, wait_for

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from cameras import capacity, leases, services
+from cameras import services
 from cameras.models import Camera, CameraStatus, SourceType
+from cameras.runtime import capacity, leases
 from cameras.uploads import import_video_file
 from tests.support import Worker, free_port, wait_for
 

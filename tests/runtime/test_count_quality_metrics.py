@@ -17,8 +17,8 @@ from analytics.engine import CameraGeometry, CountQuality, CrowdEngine, TilingSt
 from analytics.metrics_writer import MetricsWriter
 from analytics.models import Metric
 from cameras import services
-from cameras.engine_setup import ConfigWatcher, build_engine, engine_config
 from cameras.models import Zone
+from cameras.runtime.engine_setup import ConfigWatcher, build_engine, engine_config
 from core.runtime_settings import update_runtime_settings
 
 pytestmark = pytest.mark.django_db
@@ -139,8 +139,8 @@ def test_a_file_camera_with_tiling_on_stores_tiled_seconds_with_their_quality(
     vtest_avi, test_model, media_root, tmp_path
 ):
     """The camera's mode reaches the real detector through the runner, and the rows say so."""
-    from cameras import runner
     from cameras.models import DesiredState
+    from cameras.runtime import runner
     from cameras.uploads import import_video_file
     from tests.runtime.helpers import cut_clip
 

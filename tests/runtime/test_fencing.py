@@ -14,8 +14,9 @@ from django.db import IntegrityError, transaction
 from analytics.engine import CameraGeometry, CrowdEngine, ZoneSpec
 from analytics.metrics_writer import MetricsWriter
 from analytics.models import Metric
-from cameras import capacity, leases, services
+from cameras import services
 from cameras.models import Camera, Zone
+from cameras.runtime import capacity, leases
 
 pytestmark = pytest.mark.django_db
 

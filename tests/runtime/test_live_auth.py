@@ -11,7 +11,8 @@ from asgiref.testing import ApplicationCommunicator
 from django.test import Client
 
 from accounts.roles import Role
-from cameras import leases, live, services
+from cameras import live, services
+from cameras.runtime import leases
 from crowdsafe.asgi import application
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(90)]

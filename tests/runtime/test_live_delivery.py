@@ -14,8 +14,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import AsyncRequestFactory
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from cameras import leases, live, services
+from cameras import live, services
 from cameras.routing import websocket_urlpatterns
+from cameras.runtime import leases
 from cameras.streaming import mjpeg_stream
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]

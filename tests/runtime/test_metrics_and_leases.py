@@ -13,10 +13,11 @@ from analytics.engine import CameraGeometry, CrowdEngine, ZoneSpec
 from analytics.metrics_writer import MetricsWriter
 from analytics.models import Metric
 from analytics.sinks import MetricsSink
-from cameras import leases, services
+from cameras import services
 from cameras.models import Camera, Recording, Zone
-from cameras.recordings import SegmentRecorder
-from cameras.sinks import CameraContext, FrameOutput, SinkStart
+from cameras.runtime import leases
+from cameras.runtime.recorder import SegmentRecorder
+from cameras.runtime.sinks import CameraContext, FrameOutput, SinkStart
 
 pytestmark = pytest.mark.django_db
 
@@ -108,11 +109,11 @@ def test_a_full_disk_stops_recording_but_not_the_caller(settings, monkeypatch):
     errors: list[str | None] = []
     recorder = SegmentRecorder(camera.pk, 10, segment_s=2, on_error=errors.append)
     frame = np.full((120, 160, 3), 80, np.uint8)
-    monkeypatch.setenv("CROWDSAFE_RECORDING_MIN_FREE_MB", str(10**12))  # no disk is that free
+    settings.CROWDSAFE_RECORDING_MIN_FREE_MB = 10**12  # no disk is that free
     for i in range(5):
         recorder.write(frame, i * 0.1, ORIGIN)  # never raises
     assert errors and "disk full" in errors[0] and "Analysis continues" in errors[0]
-    monkeypatch.setenv("CROWDSAFE_RECORDING_MIN_FREE_MB", "1")
+    settings.CROWDSAFE_RECORDING_MIN_FREE_MB = 1
     for i in range(40):  # recovers after the retry delay (60 s of video)
         recorder.write(frame, 61 + i * 0.1, ORIGIN)
     recorder.close()

@@ -18,14 +18,15 @@ from django.db import connection
 from django.db.models import Count, Max
 
 from analytics.models import Metric
-from cameras import leases, progress, services
+from cameras import services
 from cameras.models import Camera, CameraStatus, FileProgress
+from cameras.runtime import leases, progress
 from cameras.uploads import import_video_file
 from tests.support import Worker, database_url, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
 
-# The defaults of cameras.conf (the tests' FAST_TIMINGS shorten them otherwise).
+# The defaults of cameras.runtime.conf (the tests' FAST_TIMINGS shorten them otherwise).
 DEFAULT_TIMINGS = {"CROWDSAFE_CAMERA_LEASE_TTL_S": "15", "CROWDSAFE_CAMERA_HEARTBEAT_S": "2"}
 PACED = {**DEFAULT_TIMINGS, "CROWDSAFE_PACE_FILES": "true"}  # a file plays like a live camera
 RECOVERY_LIMIT_S = 15.0

@@ -13,8 +13,9 @@ import requests
 from rest_framework.test import APIClient
 
 from analytics.models import Metric
-from cameras import leases, progress, runner, services
+from cameras import services
 from cameras.models import Camera, DesiredState
+from cameras.runtime import leases, progress, runner
 from cameras.uploads import import_video_file
 from core.models import SystemLog
 from core.redis import get_redis
@@ -97,11 +98,11 @@ def test_pages_login_and_api_answer_while_redis_is_down(redis_down, client, admi
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(240)
 def test_runner_writes_through_a_redis_restart_and_takes_its_lease_back(
-    private_redis, monkeypatch, clip_long, test_model
+    private_redis, settings, clip_long, test_model
 ):
-    monkeypatch.setenv("CROWDSAFE_PACE_FILES", "true")  # real time: the camera runs while Redis is away
-    monkeypatch.setenv("CROWDSAFE_CAMERA_HEARTBEAT_S", "0.5")
-    monkeypatch.setenv("CROWDSAFE_CAMERA_LEASE_TTL_S", "3")
+    settings.CROWDSAFE_PACE_FILES = True  # real time: the camera runs while Redis is away
+    settings.CROWDSAFE_CAMERA_HEARTBEAT_S = 0.5
+    settings.CROWDSAFE_CAMERA_LEASE_TTL_S = 3
     camera = services.create_camera(name="Gate S", area_m2=40, target_fps=5)
     import_video_file(camera, clip_long)
     Camera.objects.filter(pk=camera.pk).update(desired_state=DesiredState.RUNNING)

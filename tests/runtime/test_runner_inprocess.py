@@ -7,10 +7,14 @@ import time
 import cv2
 import pytest
 
+from analytics.engine import FrameResult
 from analytics.models import Metric
-from cameras import live, runner, services
+from cameras import live, services
 from cameras.models import CameraStatus, DesiredState, Recording
+from cameras.runtime import runner, sinks
+from cameras.runtime.sinks import CameraContext, FrameOutput, FrameSink, SinkStart
 from cameras.uploads import import_video_file
+from core.models import SystemLog
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,11 +42,11 @@ def test_file_camera_runs_to_the_end_in_process(clip4, test_model, media_root):
     assert frames == recording.frames == 40
 
 
-def test_live_frames_are_encoded_at_most_live_frame_hz(clip4, test_model, media_root, monkeypatch):
+def test_live_frames_are_encoded_at_most_live_frame_hz(clip4, test_model, media_root, settings, monkeypatch):
     """40 frames processed as fast as possible: viewers get at most 2 of them a second."""
     from cameras import live
 
-    monkeypatch.setenv("CROWDSAFE_LIVE_FRAME_HZ", "2")
+    settings.CROWDSAFE_LIVE_FRAME_HZ = 2
     stored: list[tuple[int, bytes]] = []
     real_store = live.store_frame
 
@@ -65,12 +69,11 @@ def test_live_frames_are_encoded_at_most_live_frame_hz(clip4, test_model, media_
     assert [seq for seq, _ in stored] == sorted({seq for seq, _ in stored})
 
 
-def test_a_file_camera_shut_down_midway_resumes_where_it_stopped(clip4, test_model, media_root, monkeypatch):
+def test_a_file_camera_shut_down_midway_resumes_where_it_stopped(clip4, test_model, media_root, settings):
     """A worker restart must not analyse the file again from the start (duplicate figures)."""
-    from cameras import progress
-
-    monkeypatch.setenv("CROWDSAFE_CAMERA_HEARTBEAT_S", "0.2")
-    monkeypatch.setenv("CROWDSAFE_PACE_FILES", "true")  # 4 s of video in ~4 s: heartbeats in between
+    from cameras.runtime import progress
+    settings.CROWDSAFE_CAMERA_HEARTBEAT_S = 0.2
+    settings.CROWDSAFE_PACE_FILES = True  # 4 s of video in ~4 s: heartbeats in between
     camera = services.create_camera(name="Resumed", area_m2=50, target_fps=10)
     import_video_file(camera, clip4)
     camera.refresh_from_db()
@@ -94,10 +97,80 @@ def test_a_file_camera_shut_down_midway_resumes_where_it_stopped(clip4, test_mod
 
     camera.refresh_from_db()
     assert camera.desired_state == DesiredState.RUNNING  # the wish outlives the worker
-    monkeypatch.setenv("CROWDSAFE_PACE_FILES", "false")
+    settings.CROWDSAFE_PACE_FILES = False
     assert runner.run(camera.pk) == runner.FINISHED
     rows = list(Metric.objects.filter(camera=camera, zone=None).order_by("timestamp"))
     seconds = [(r.timestamp - first[0].timestamp).total_seconds() for r in rows]
     assert seconds == [0, 1, 2, 3]  # each second of the video once, on one time axis
     assert rows[-1].frames == 10
     assert progress.load(camera.pk, camera.source) is None  # finished: a new start starts over
+
+
+class _Seen(FrameSink):
+    """Records what the runner hands its sinks."""
+
+    frames: list[tuple[int, int, bool]] = []  # (context id, payload id, payload is cached)
+
+    def __init__(self, start: SinkStart) -> None:
+        pass
+
+    def on_frame(self, context: CameraContext, frame: FrameOutput) -> None:
+        first = frame.payload
+        _Seen.frames.append((id(context), id(first), frame.payload is first))
+
+
+class _Broken(FrameSink):
+    def __init__(self, start: SinkStart) -> None:
+        pass
+
+    def on_frame(self, context: CameraContext, frame: FrameOutput) -> None:
+        raise RuntimeError("disk on fire")
+
+
+def test_every_frame_reaches_the_sinks_serialised_once_and_a_broken_sink_stops_nothing(
+    clip4, test_model, media_root, settings, monkeypatch
+):
+    sinks.register("test_seen", _Seen)
+    sinks.register("test_broken", _Broken)
+    settings.CROWDSAFE_FRAME_SINKS = [*settings.CROWDSAFE_FRAME_SINKS, "test_broken", "test_seen"]
+    settings.CROWDSAFE_CAMERA_HEARTBEAT_S = 0.2
+    settings.CROWDSAFE_PACE_FILES = True  # 4 s of video in ~4 s: several heartbeats
+    calls = {"n": 0}
+    real_to_dict = FrameResult.to_dict
+
+    def counted(self, *args, **kwargs):
+        calls["n"] += 1
+        return real_to_dict(self, *args, **kwargs)
+
+    monkeypatch.setattr(FrameResult, "to_dict", counted)
+    _Seen.frames = []
+    camera = services.create_camera(name="Sinks", area_m2=50, target_fps=10)
+    import_video_file(camera, clip4)
+    camera.refresh_from_db()
+    camera.desired_state = DesiredState.RUNNING
+    camera.save()
+
+    assert runner.run(camera.pk) == runner.FINISHED
+
+    assert len(_Seen.frames) == 40  # every frame, after the broken sink
+    assert calls["n"] <= 40  # alerts, live push and this sink share one serialisation per frame
+    assert all(cached for _, _, cached in _Seen.frames)
+    contexts = [ctx for ctx, _, _ in _Seen.frames]
+    assert 1 < len(set(contexts)) < 40  # a new context at each heartbeat, not per frame
+    assert Metric.objects.filter(camera=camera, zone=None).count() == 4
+    failures = SystemLog.objects.filter(message__contains="test_broken sink failed")
+    assert failures.count() == 1  # 40 failures, one log row (throttled)
+
+
+def test_a_sink_no_app_registered_stops_the_camera_with_the_reason(clip4, test_model, media_root, settings):
+    settings.CROWDSAFE_FRAME_SINKS = [*settings.CROWDSAFE_FRAME_SINKS, "event_clips"]
+    camera = services.create_camera(name="Misconfigured", area_m2=50, target_fps=10)
+    import_video_file(camera, clip4)
+    camera.refresh_from_db()
+    camera.desired_state = DesiredState.RUNNING
+    camera.save()
+
+    assert runner.run(camera.pk) == runner.FAILED
+    camera.refresh_from_db()
+    assert camera.status == CameraStatus.ERROR and "event_clips" in camera.status_detail
+    assert not Metric.objects.filter(camera=camera).exists()

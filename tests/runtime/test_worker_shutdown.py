@@ -6,8 +6,9 @@ import signal
 
 import pytest
 
-from cameras import leases, services
+from cameras import services
 from cameras.models import Camera, CameraStatus, DesiredState, Recording
+from cameras.runtime import leases
 from cameras.uploads import import_video_file
 from tests.support import Worker, wait_for
 

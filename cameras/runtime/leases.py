@@ -30,8 +30,8 @@ import psutil
 from django.db import connection, transaction
 from django.db.models import F
 
-from cameras import conf
 from cameras.models import Camera
+from cameras.runtime import conf
 from core.redis import get_redis, redis_key
 
 log = logging.getLogger(__name__)

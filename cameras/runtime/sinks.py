@@ -1,10 +1,12 @@
-"""Frame sinks: what the apps above the camera runtime do with every analysed frame.
+"""Frame sinks: what the apps do with every analysed frame.
 
-The runtime owns the frame path but knows none of its consumers. Each app registers a sink
-factory in its `AppConfig.ready()` (analytics: per-second metrics; alerts: the rules), and
+The runtime owns the frame path but knows none of its consumers. Each app registers its sink
+factories in its `AppConfig.ready()` (cameras: recording, live frame, live push; analytics:
+per-second metrics; alerts: the rules), and
 `settings.CROWDSAFE_FRAME_SINKS` names, in order, the sinks every runner must have: one
-that is not registered fails `manage.py check`, every process start and the runner loudly,
-instead of silently turning a feature off.
+that is not registered fails `manage.py check` and every runner (its camera shows the error),
+instead of silently turning a feature off; a sink module that fails to import fails the
+process at start.
 
 Every frame goes to the sinks with the per-camera context (camera, zones, runtime settings)
 that the runner rebuilds at each heartbeat, so no sink looks the camera up on its own.
@@ -13,7 +15,7 @@ that the runner rebuilds at each heartbeat, so no sink looks the camera up on it
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -26,7 +28,9 @@ from cameras.models import Camera, Zone
 from core.models import RuntimeSettings
 from core.runtime_settings import get_runtime_settings
 
-if TYPE_CHECKING:  # the engine loads OpenCV and numpy: web processes import this module too
+if TYPE_CHECKING:  # the engine loads OpenCV and scikit-learn: web processes import this module too
+    import numpy as np
+
     from analytics.engine import FrameResult
 
 
@@ -50,8 +54,10 @@ class FrameOutput:
     """One analysed frame as the sinks see it."""
 
     result: FrameResult
-    jpeg: Callable[[], bytes]  # the annotated frame, encoded on first use only
-    extra: dict[str, Any] = field(default_factory=dict)
+    jpeg: Callable[[], bytes]  # the annotated frame as JPEG, encoded on first use only
+    annotated: np.ndarray | None = None  # the annotated frame (BGR)
+    wall: datetime | None = None  # UTC time of the frame (origin + video time)
+    heatmap_jpeg: Callable[[], bytes] = bytes  # the heatmap view as JPEG, rendered on demand
 
     @cached_property
     def payload(self) -> dict[str, Any]:
@@ -67,6 +73,8 @@ class SinkStart:
     origin: datetime  # UTC datetime of source time 0
     fence: Callable[[], bool] | None = None  # False: another runner owns the camera now
     on_written: Callable[[int], None] | None = None  # a file's position, stored with its rows
+    record_fps: float = 10.0  # frames per second the recording is written at
+    on_recording_error: Callable[[str | None], None] | None = None  # a message, None when over
 
 
 class FrameSink:

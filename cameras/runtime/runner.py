@@ -20,11 +20,12 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from analytics.engine import Detector, ModelLoadError
-from cameras import capacity, conf, leases, live, progress
-from cameras.engine_setup import ConfigWatcher, build_engine, shared_detector
+from cameras import live
 from cameras.models import Camera, CameraStatus, DesiredState
-from cameras.pipeline import FramePipeline
-from cameras.readers import FileReader, LiveReader, SourceOpenError, file_frames, live_frames
+from cameras.runtime import capacity, conf, leases, progress, sinks
+from cameras.runtime.engine_setup import ConfigWatcher, build_engine, shared_detector
+from cameras.runtime.pipeline import FramePipeline
+from cameras.runtime.readers import FileReader, LiveReader, SourceOpenError, file_frames, live_frames
 from cameras.sources import ResolvedSource, resolve_source
 from cameras.status import set_status
 from core.outages import warn_throttled
@@ -36,7 +37,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Why a loop ended.
 FINISHED, STOPPED, SHUTDOWN = "finished", "stopped", "shutdown"
 LOST, RESTART, FAILED = "lost", "restart", "error"
-PARKED = "parked"  # a live source long down: the stream slot is given back (cameras.capacity)
+PARKED = "parked"  # a live source long down: the stream slot is given back (cameras.runtime.capacity)
 
 
 def run(camera_id: int, *, should_stop: Callable[[], bool] = lambda: False) -> str:
@@ -92,6 +93,12 @@ class CameraRunner:
             if camera is not None:
                 set_status(self.camera_id, CameraStatus.STOPPED)
             return STOPPED
+        missing = sinks.missing_sinks()
+        if missing:  # a deployment fault: analyse nothing rather than drop metrics or alerts
+            message = f"Frame sinks {missing} are listed in CROWDSAFE_FRAME_SINKS but not registered."
+            log.error("Camera %s: %s", self.camera_id, message)
+            set_status(self.camera_id, CameraStatus.ERROR, message)
+            return FAILED
         if camera.status == CameraStatus.RECOVERING:  # stays "recovering" until frames flow again
             self._report(CameraStatus.RECOVERING, "A new runner took over; opening the source.")
         else:

@@ -1,0 +1,125 @@
+"""The camera app's own sinks: the recording, the live frame for viewers, the live push.
+
+Registered in `CamerasConfig.ready()` like every other app's sinks (see sinks.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from cameras import live
+from cameras.runtime import conf, sinks
+from cameras.runtime.recorder import BackgroundRecorder, SegmentRecorder
+from cameras.runtime.sinks import CameraContext, FrameOutput, FrameSink, SinkStart
+from core.outages import warn_throttled
+
+log = logging.getLogger(__name__)
+
+HEATMAP_CHECK_S = 1.0  # how often the runner asks Redis whether a viewer wants the heatmap
+
+
+def _ignore(message: str | None) -> None:
+    pass
+
+
+class RecordingSink(FrameSink):
+    """The annotated video in H.264 segments, encoded in a thread of its own."""
+
+    def __init__(self, start: SinkStart) -> None:
+        self.recorder = (
+            BackgroundRecorder(
+                SegmentRecorder(
+                    start.camera_id, start.record_fps, on_error=start.on_recording_error or _ignore
+                )
+            )
+            if conf.recordings_enabled()
+            else None
+        )
+
+    def on_frame(self, context: CameraContext, frame: FrameOutput) -> None:
+        if self.recorder is not None:
+            self.recorder.write(frame.annotated, frame.result.timestamp, frame.wall)
+
+    def close(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close()  # the open segment is finalised, also after a lost lease
+
+
+class LiveFrameSink(FrameSink):
+    """The newest annotated frame (and the heatmap, while a viewer wants it) as JPEG in Redis,
+    at most `live_frame_hz` times a second: MJPEG viewers poll it."""
+
+    def __init__(self, start: SinkStart) -> None:
+        self.camera_id = start.camera_id
+        self.interval = 1.0 / conf.live_frame_hz()
+        self.seq = 0
+        self._last = float("-inf")
+        self._heatmap_checked = float("-inf")
+        self._heatmap = False
+
+    def on_frame(self, context: CameraContext, frame: FrameOutput) -> None:
+        self.seq += 1
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return
+        self._last = now
+        heat = frame.heatmap_jpeg() if self._wants_heatmap(now) else None
+        live.store_frame(self.camera_id, self.seq, frame.jpeg(), heat)
+
+    def _wants_heatmap(self, now: float) -> bool:
+        if now - self._heatmap_checked >= HEATMAP_CHECK_S:
+            self._heatmap_checked = now
+            try:
+                self._heatmap = live.heatmap_wanted(self.camera_id)
+            except Exception as exc:  # Redis away: no heatmap, the frame itself may still go
+                self._heatmap = False
+                warn_throttled(log, f"heatmap-{self.camera_id}", "Camera %s: heatmap wish unreadable: %s",
+                               self.camera_id, exc)
+        return self._heatmap
+
+
+class LivePushSink(FrameSink):
+    """The live figures to Redis and to the pages (camera and dashboard groups), at most
+    `live_push_hz` times a second, without waiting (core.push)."""
+
+    def __init__(self, start: SinkStart) -> None:
+        self.camera_id = start.camera_id
+        self.interval = 1.0 / conf.live_push_hz()
+        self.pushes = 0
+        self._last = float("-inf")
+
+    def on_frame(self, context: CameraContext, frame: FrameOutput) -> None:
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return
+        self._last = now
+        camera = context.camera
+        data = {**frame.payload, "camera_id": camera.pk, "name": camera.name, "status": "running",
+                "time": frame.wall.isoformat()}
+        try:
+            live.store_metrics(camera.pk, data)
+        finally:  # the pages get the figures even when Redis refused to store them
+            live.push_camera_update(camera.pk, data, summary(context, frame))
+            self.pushes += 1
+
+
+def summary(context: CameraContext, frame: FrameOutput) -> dict:
+    """The dashboard's per-camera figures."""
+    result = frame.result
+    return {
+        "camera_id": context.camera.pk,
+        "name": context.camera.name,
+        "count": result.count,
+        "density": round(result.density, 3),
+        "risk_level": result.risk_level,
+        "risk_score": round(result.risk_score, 4),
+        "count_quality": result.count_quality.to_dict(),
+        "status": "running",
+    }
+
+
+def register_all() -> None:
+    sinks.register("recording", RecordingSink)
+    sinks.register("live_frame", LiveFrameSink)
+    sinks.register("live_push", LivePushSink)
