@@ -6,6 +6,10 @@ again every CROWDSAFE_LIVE_AUTH_RECHECK_S (deactivated, demoted or logged out: c
 A client that asks for `?format=json` gets `{"event": ..., "data": ...}`; otherwise (the HTMX
 ws extension) it gets the HTML of `live/<event>.html` to swap in; an event without a template
 is skipped.
+
+A page says which kinds of fragment it shows with `?show=<kind>,<kind>` (KINDS; by default all),
+so it is sent nothing it has no place for: the dashboard's tiles and totals go to the
+dashboard only, a camera's status to the pages listing cameras, alerts to every page.
 """
 
 from __future__ import annotations
@@ -36,10 +40,28 @@ NOT_FOUND = 4404
 UNAVAILABLE = 4503
 
 
-def _render(event: str, data: dict, user) -> str | None:
+# The kind of fragment each event carries; `totals` (the dashboard's open-alert card) rides on
+# the alert events and is rendered only for a page that shows it.
+EVENT_KINDS = {
+    "camera.update": "camera",
+    "camera.status": "status",
+    "dashboard.update": "tiles",
+    "alert.new": "alerts",
+    "alert.changed": "alerts",
+}
+KINDS = frozenset({*EVENT_KINDS.values(), "totals"})
+
+
+def parse_show(values: list[str]) -> frozenset[str]:
+    """The kinds a client asked for (`?show=a,b` or `?show=a&show=b`); all when it named none."""
+    asked = {kind for value in values for kind in value.replace(" ", ",").split(",") if kind}
+    return frozenset(asked & KINDS) if asked else KINDS
+
+
+def _render(event: str, data: dict, user, show: frozenset[str] = KINDS) -> str | None:
     try:
         template = f"live/{event.replace('.', '_')}.html"
-        return render_to_string(template, {"data": data, "event": event, "user": user})
+        return render_to_string(template, {"data": data, "event": event, "user": user, "show": show})
     except TemplateDoesNotExist:
         return None
 
@@ -62,6 +84,7 @@ class _LiveConsumer(AsyncWebsocketConsumer):
             return
         query = parse_qs(self.scope.get("query_string", b"").decode())
         self.as_json = query.get("format", [""])[0] == "json"
+        self.show = parse_show(query.get("show", []))
         if not await self.setup():
             await self.close(code=NOT_FOUND)
             return
@@ -113,10 +136,12 @@ class _LiveConsumer(AsyncWebsocketConsumer):
         if getattr(self, "revoked", False) or not has_role(user, Role.VIEWER):
             await self.close(code=DENIED)
             return
+        if event in EVENT_KINDS and EVENT_KINDS[event] not in self.show:
+            return  # the page has no place for it
         if self.as_json:
             await self.send(text_data=json.dumps({"event": event, "data": data}))
             return
-        html = await database_sync_to_async(_render)(event, data, user)
+        html = await database_sync_to_async(_render)(event, data, user, self.show)
         if html is not None:
             await self.send(text_data=html)
 

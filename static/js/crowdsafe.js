@@ -16,6 +16,38 @@
   }
   tick(); setInterval(tick, 1000);
 
+  // --- live sockets ask only for the fragments their page shows ----------------------------
+  // An element with ws-connect names them in data-live-show ("alerts status"); the server
+  // (cameras/consumers.py) then sends that socket nothing else (?show=alerts,status).
+  const openSocket = window.htmx && htmx.createWebSocket;
+  if (openSocket) {
+    htmx.createWebSocket = function (url) {
+      const target = new URL(url, location.href);
+      const elt = Array.from(document.querySelectorAll("[ws-connect][data-live-show]")).find(
+        (e) => new URL(e.getAttribute("ws-connect"), location.href).pathname === target.pathname);
+      const kinds = elt ? elt.dataset.liveShow.trim().split(/\s+/).filter(Boolean) : [];
+      if (kinds.length && !target.searchParams.has("show")) target.searchParams.set("show", kinds.join(","));
+      return openSocket(target.href);
+    };
+  }
+
+  // --- navigation: folds behind the Menu button on narrow screens ---------------------------
+  function setNav(open, focusButton) {
+    const btn = document.querySelector(".menu-toggle");
+    if (!btn) return;
+    btn.setAttribute("aria-expanded", String(open));
+    btn.closest(".sidebar").classList.toggle("nav-open", open);
+    if (focusButton) btn.focus();
+  }
+  document.addEventListener("click", (evt) => {
+    const btn = evt.target.closest(".menu-toggle");
+    if (btn) setNav(btn.getAttribute("aria-expanded") !== "true");
+  });
+  document.addEventListener("keydown", (evt) => {
+    const btn = document.querySelector(".menu-toggle");
+    if (evt.key === "Escape" && btn?.getAttribute("aria-expanded") === "true") setNav(false, true);
+  });
+
   // --- websocket state dot -------------------------------------------------------------
   function wsDot(on) {
     const dot = document.getElementById("ws-dot");
@@ -61,12 +93,17 @@
     risk.className = "value risk" + (worst >= 0 ? " risk-" + level.toLowerCase() : "");
   }
 
-  // A running camera without a tile yet: re-render the grid once (throttled).
+  // A camera the grid has no tile for yet (it has just started): instead of swapping its
+  // fragment into nothing, re-render the grid, which shows its current state (throttled).
   let gridReload = 0;
-  document.addEventListener("htmx:oobErrorNoTarget", (evt) => {
-    const id = evt.detail?.content?.id || "";
+  document.addEventListener("htmx:wsBeforeMessage", (evt) => {
     const grid = document.getElementById("camera-grid");
-    if (!grid || !id.startsWith("dash-cam-") || Date.now() - gridReload < 5000) return;
+    if (!grid) return;
+    const ids = Array.from(String(evt.detail?.message || "").matchAll(
+      /id="((?:dash-cam|camera-status)-\d+)"[^>]*hx-swap-oob/g), (m) => m[1]);
+    if (ids.every((id) => document.getElementById(id))) return;
+    evt.preventDefault();
+    if (Date.now() - gridReload < 5000) return;
     gridReload = Date.now();
     htmx.ajax("GET", grid.dataset.reloadUrl, { target: "#camera-grid", swap: "outerHTML" });
   });

@@ -158,3 +158,30 @@ def in_thread(fn, *args, **kwargs):
     if "error" in box:
         raise box["error"]
     return box.get("value")
+
+
+@pytest.fixture
+def control_room(transactional_db, users):
+    """A camera running as under a runner (tests/browser/control_room.py) with an open CRITICAL
+    alert, and another user to edit; see `admin_pages` for the pages it makes reachable."""
+    from alerts.models import Alert, AlertLevel, AlertTrigger
+    from cameras.models import Camera, CameraStatus, DesiredState, SourceType
+    from tests.browser.control_room import Room, running
+
+    camera = Camera.objects.create(
+        name="North Gate",
+        location="Stand B, level 2",
+        source_type=SourceType.RTSP,
+        source="rtsp://10.0.0.9/live",
+        status=CameraStatus.RUNNING,
+        desired_state=DesiredState.RUNNING,
+    )
+    alert = Alert.objects.create(
+        camera=camera,
+        level=AlertLevel.CRITICAL,
+        trigger=AlertTrigger.DENSITY,
+        message="Density 6.3 p/m² over 6.0 for 12 s",
+        metrics={"scope": {"count": 41, "density": 6.3, "risk_score": 0.91}},
+    )
+    with running(camera):
+        yield Room(camera, alert, users["operator"].pk)
