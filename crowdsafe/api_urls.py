@@ -11,7 +11,7 @@ from alerts.api.views import AlertViewSet
 from analytics.api import views as metrics
 from cameras.api.recordings import RecordingViewSet
 from cameras.api.views import CameraViewSet, ConnectionTestViewSet, camera_stream
-from crowdsafe.api.docs import RedocView, SchemaView, SwaggerView
+from crowdsafe.api.docs import RedocView, SchemaView, SwaggerView, redoc_bundle
 from crowdsafe.api.settings_views import (
     RiskThresholdsView,
     RuntimeSettingsView,
@@ -54,5 +54,6 @@ urlpatterns = [
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", SwaggerView.as_view(), name="api-docs"),
     path("redoc/", RedocView.as_view(), name="api-redoc"),
+    path("redoc/redoc.standalone.js", redoc_bundle, name="api-redoc-bundle"),
     *router.urls,
 ]

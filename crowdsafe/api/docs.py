@@ -5,8 +5,15 @@ The sidecar's static files are found once `drf_spectacular_sidecar` is in INSTAL
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from functools import lru_cache
+from pathlib import Path
+
+from django.contrib.staticfiles import finders
+from django.http import Http404, HttpRequest, HttpResponse
+from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.html import escape
+from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -49,7 +56,7 @@ class RedocView(SpectacularRedocView):
 
     @staticmethod
     def _redoc_standalone():
-        return _get_sidecar_url("redoc/bundles/redoc.standalone.js")
+        return reverse("api-redoc-bundle")
 
     @extend_schema(exclude=True)
     def get(self, request, *args, **kwargs):
@@ -60,6 +67,29 @@ class RedocView(SpectacularRedocView):
             schema=escape(self._get_schema_url(request)),
         )
         return HttpResponse(html, content_type="text/html; charset=utf-8")
+
+
+REDOC_BUNDLE = "drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"
+REDOC_CDN_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+@lru_cache(maxsize=1)
+def _redoc_bundle() -> bytes:
+    """The sidecar's Redoc bundle with its one outside address (the "API docs by Redocly" logo,
+    fetched from Redocly's CDN on every visit) pointing at our own icon instead."""
+    path = finders.find(REDOC_BUNDLE)
+    if not path:
+        raise Http404("The Redoc bundle (drf-spectacular-sidecar) is not installed.")
+    code = Path(path).read_text(encoding="utf-8")
+    return code.replace(REDOC_CDN_LOGO, static("img/favicon.svg")).encode("utf-8")
+
+
+@require_GET
+def redoc_bundle(request: HttpRequest) -> HttpResponse:
+    """Public, like any static file: the bundle holds no data."""
+    response = HttpResponse(_redoc_bundle(), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 _REDOC_PAGE = """<!DOCTYPE html>
