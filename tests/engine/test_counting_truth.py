@@ -186,14 +186,17 @@ def test_auto_policy_probes_only_when_the_detector_struggles():
 def test_auto_policy_turns_on_when_tiles_pay_refines_and_turns_off():
     pol = TilingPolicy("auto", recheck_s=30.0)
     pol.observe(0.1, n_full=10, n_tiled=30, struggling=True)
-    assert pol.active and pol.decide(1.0).tiles and not pol.decide(1.0).probe
-    refine = pol.decide(2.2)  # finer tiles are tried while on
-    assert refine.probe and refine.zoom == pytest.approx(pol.refine)
-    pol.observe(2.2, n_full=10, n_tiled=40, struggling=True, zoom=refine.zoom)
+    assert pol.active
+    refine = pol.decide(0.2)  # finer tiles are tried at once, on the next frame
+    assert refine.tiles and refine.probe and refine.zoom == pytest.approx(pol.refine)
+    pol.observe(0.2, n_full=10, n_tiled=40, struggling=True, zoom=refine.zoom)
     assert pol.zoom == pytest.approx(pol.refine)  # 40 ≥ 1.15 × 30: kept
-    nxt = pol.decide(4.3)
-    pol.observe(4.3, n_full=10, n_tiled=41, struggling=True, zoom=nxt.zoom)
+    nxt = pol.decide(0.3)  # it paid: the next step follows on the next frame too
+    assert nxt.probe and nxt.zoom == pytest.approx(pol.refine**2)
+    pol.observe(0.3, n_full=10, n_tiled=41, struggling=True, zoom=nxt.zoom)
     assert pol.zoom == pytest.approx(pol.refine)  # 41 vs 40: not worth finer tiles
+    assert pol.decide(0.4).tiles and not pol.decide(29.0).probe  # ...nor another try for a while
+    assert pol.decide(30.4).probe
     for k in range(30):  # the crowd leaves: tiles find what the full frame finds
         if not pol.decide(5.0 + k * 0.1).tiles:
             break
