@@ -49,7 +49,7 @@ class Capacity:
 
 
 def stream_capacity() -> Capacity:
-    from cameras import leases  # not at import: crowdsafe.celery imports this module early
+    from cameras.runtime import leases  # not at import: crowdsafe.celery imports this module early
 
     redis = get_redis()
     slots = 0

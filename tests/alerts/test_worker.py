@@ -21,7 +21,7 @@ def test_alert_photo_reaches_every_chat_through_the_worker(celery_worker, telegr
     )
     feed(on_frame, camera, 0, 3, density=4.5, risk_level="CAUTION")
     alert = Alert.objects.get()
-    assert alert.notification_state == "pending"
+    assert alert.notification_state in ("pending", "sent")  # queued; the worker may be done already
 
     wait_for(lambda: Alert.objects.get(pk=alert.pk).notification_state == "sent")
     photos = telegram.wait_for(2)

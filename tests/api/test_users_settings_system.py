@@ -143,7 +143,7 @@ def test_logs_filter_by_level_component_and_text(api_as, admin_user):
     api = api_as(admin_user)
     assert [
         r["component"] for r in api.get("/api/system/logs/", {"min_level": "WARNING"}).json()["results"]
-    ] == ["alerts.telegram", "cameras.runtime.runner"]
+    ] == ["alerts.telegram", "cameras.runner"]
     assert api.get("/api/system/logs/", {"component": "cameras"}).json()["count"] == 1
     assert api.get("/api/system/logs/", {"search": "telegram"}).json()["count"] == 1
     assert api.get("/api/system/logs/", {"level": ["ERROR", "INFO"]}).json()["count"] == 2
