@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from analytics import selectors
+from analytics.gaps import gap_starts
 from analytics.models import Metric, RiskLevel
 from analytics.partials import Partial
 from core import count_quality as quality
@@ -200,17 +201,24 @@ LIVE_CHART_MINUTES = 5
 def live_chart_seed(camera, minutes: int = LIVE_CHART_MINUTES) -> list[dict[str, Any]]:
     """The last minutes of stored metrics, so the camera page's live chart does not start empty."""
     end = timezone.now()
-    rows = metrics_history(camera, end - timedelta(minutes=minutes), end, max_points=300)
+    start = end - timedelta(minutes=minutes)
+    rows = metrics_history(camera, start, end, max_points=300)
     tz = timezone.get_current_timezone()
-    return [
-        {
-            "t": _clock(row["timestamp"], tz),
-            "count": row.get("count") or 0,
-            "density": row.get("density") or 0,
-            "risk": round((row.get("risk_score") or 0) * 100, 1),
-        }
-        for row in rows
-    ]
+    times = [parse_datetime(row["timestamp"]) for row in rows]
+    gaps = set(gap_starts(times, selectors.history_step(start, end, 300))) if all(times) else set()
+    seed: list[dict[str, Any]] = []
+    for i, row in enumerate(rows):
+        if i in gaps:  # no data for a while: the chart's line breaks here
+            seed.append({"t": "", "count": None, "density": None, "risk": None})
+        seed.append(
+            {
+                "t": _clock(row["timestamp"], tz),
+                "count": row.get("count") or 0,
+                "density": row.get("density") or 0,
+                "risk": round((row.get("risk_score") or 0) * 100, 1),
+            }
+        )
+    return seed
 
 
 def _clock(value: Any, tz: tzinfo) -> str:

@@ -22,6 +22,7 @@ from accounts.permissions import role_required
 from accounts.roles import Role
 from analytics import presenters, selectors
 from analytics.forms import EXPORT_FORMATS, AnalyticsForm, form_for_request
+from analytics.gaps import gap_starts
 from cameras.models import Camera
 from core.pages import render_page
 
@@ -29,16 +30,30 @@ CHART_POINTS = 500
 RAW_PAGE_SIZE = 50
 
 
-def chart_series(rows: list[dict], bucketed: bool, span_s: float) -> dict[str, list]:
-    """Chart.js inputs: labels in the display zone plus the four series."""
+BUCKET_SECONDS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400}
+
+
+def chart_series(
+    rows: list[dict], bucketed: bool, span_s: float, step_s: float | None = None
+) -> dict[str, list]:
+    """Chart.js inputs: labels in the display zone plus the four series.
+
+    Where consecutive points are more than two buckets (`step_s`) apart a null point is put
+    between them, so the line breaks across the period without data.
+    """
     if bucketed:
         fmt = "%d %b %H:%M" if span_s <= 7 * 86400 else "%d %b %Y"
     else:
         fmt = "%H:%M:%S" if span_s <= 3600 else "%d %b %H:%M"
     labels, count, density, risk, speed = [], [], [], [], []
     tz = timezone.get_current_timezone()
-    for row in rows:
-        at = parse_datetime(row["bucket"] if bucketed else row["timestamp"])
+    times = [parse_datetime(row["bucket"] if bucketed else row["timestamp"]) for row in rows]
+    gaps = set(gap_starts(times, step_s)) if all(times) else set()
+    for i, (row, at) in enumerate(zip(rows, times, strict=True)):
+        if i in gaps:
+            for values in (labels, count, density, risk, speed):
+                values.append(None)
+            labels[-1] = ""
         labels.append(at.astimezone(tz).strftime(fmt) if at else "")
         if bucketed:
             count.append(row["avg_count"])
@@ -66,7 +81,8 @@ def analytics_results(form: AnalyticsForm, page_number: str | None) -> dict[str,
         rows = presenters.metrics_history(camera, start, end, zone=zone, max_points=CHART_POINTS)
     else:
         rows = presenters.metrics_aggregate(camera, start, end, bucket=bucket, zone=zone)
-    series = chart_series(rows, bucket != "auto", (end - start).total_seconds())
+    step = BUCKET_SECONDS.get(bucket) or selectors.history_step(start, end, CHART_POINTS)
+    series = chart_series(rows, bucket != "auto", (end - start).total_seconds(), step)
     summary = presenters.metrics_summary(camera, start, end, zone=zone)
     return {
         "camera": camera,
@@ -107,5 +123,6 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
     if raw:
         return render(request, "partials/analytics_raw.html", context, status=status)
     if request.htmx and request.htmx.target == "analytics-results":
+        context["zone_field_oob"] = form is not None
         return render(request, "partials/analytics_results.html", context, status=status)
     return render_page(request, "pages/analytics.html", "analytics", context, status=status)

@@ -42,6 +42,14 @@ class CameraStatus(models.TextChoices):
     FINISHED = "finished", "Finished"
 
 
+def status_label(status) -> str:
+    """The one word every page and the API show for a status ("" for none)."""
+    try:
+        return CameraStatus(status).label
+    except ValueError:
+        return str(status or "").capitalize()
+
+
 class TilingMode(models.TextChoices):
     """Sliced inference: the frame is also run as overlapping tiles so small people are found."""
 

@@ -28,12 +28,12 @@ from core.forms import LogFilterForm, RuntimeSettingsForm
 from core.inputs import parse_id
 from core.models import SystemLog
 from core.pages import apply_validation_error, render_page
+from core.risk import highest_level, worst_risk
 from core.runtime_settings import get_runtime_settings, update_runtime_settings
 
 LIVE_STATUSES = (
     CameraStatus.RUNNING, CameraStatus.STARTING, CameraStatus.RECONNECTING, CameraStatus.RECOVERING
 )
-RISK_ORDER = ("SAFE", "CAUTION", "WARNING", "CRITICAL")
 
 
 # --- dashboard ----------------------------------------------------------------------------
@@ -55,6 +55,7 @@ def live_cameras() -> list[dict[str, Any]]:
                 "density": live.get("density"),
                 "risk_level": live.get("risk_level") or "",
                 "risk_score": live.get("risk_score"),
+                "worst_risk": worst_risk(live),  # the camera's or its worst zone's
                 "level_of_service": live.get("level_of_service") or "",
                 "count_quality": live.get("count_quality"),
             }
@@ -63,11 +64,20 @@ def live_cameras() -> list[dict[str, Any]]:
 
 
 def dashboard_totals(tiles: list[dict[str, Any]]) -> dict[str, Any]:
-    levels = [t["risk_level"] for t in tiles if t["risk_level"] in RISK_ORDER]
+    """The headline figures; the highest risk counts every zone of every camera."""
+    levels = [(t["worst_risk"] or {}).get("level") or t["risk_level"] for t in tiles]
+    highest = highest_level(levels)
+    where = ""
+    for tile, level in zip(tiles, levels, strict=True):
+        if highest and level == highest:
+            zone = (tile["worst_risk"] or {}).get("zone")
+            where = f"{tile['camera'].name}, zone {zone}" if zone else tile["camera"].name
+            break
     return {
         "people": sum(t["count"] or 0 for t in tiles),
         "running": sum(1 for t in tiles if t["camera"].status == CameraStatus.RUNNING),
-        "highest_risk": max(levels, key=RISK_ORDER.index) if levels else "",
+        "highest_risk": highest,
+        "highest_where": where,
         "cameras_total": Camera.objects.count(),
     }
 

@@ -27,6 +27,10 @@ class CameraSerializer(serializers.ModelSerializer):
     source = serializers.SerializerMethodField()
     is_calibrated = serializers.BooleanField(read_only=True)
     zones = ZoneBriefSerializer(many=True, read_only=True)
+    status_label = serializers.CharField(
+        source="get_status_display", read_only=True,
+        help_text="The status in the words every page shows (CameraStatus labels).",
+    )
     is_processing = serializers.SerializerMethodField()
     current_metrics = serializers.SerializerMethodField()
     detection = serializers.SerializerMethodField(
@@ -49,6 +53,7 @@ class CameraSerializer(serializers.ModelSerializer):
             "detector_imgsz",
             "desired_state",
             "status",
+            "status_label",
             "status_detail",
             "last_seen_at",
             "is_calibrated",

@@ -13,6 +13,7 @@ from cameras.runtime import conf, sinks
 from cameras.runtime.recorder import BackgroundRecorder, SegmentRecorder
 from cameras.runtime.sinks import CameraContext, FrameOutput, FrameSink, SinkStart
 from core.outages import warn_throttled
+from core.risk import worst_risk
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ def summary(context: CameraContext, frame: FrameOutput) -> dict:
         "density": round(result.density, 3),
         "risk_level": result.risk_level,
         "risk_score": round(result.risk_score, 4),
+        "worst_risk": worst_risk(frame.payload),  # the camera's or its worst zone's
         "count_quality": result.count_quality.to_dict(),
         "status": "running",
     }

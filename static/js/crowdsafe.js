@@ -2,9 +2,13 @@
 (function () {
   "use strict";
   const body = document.body;
-  const TZ = body.dataset.timeZone || "UTC";
+  // The viewer's zone (the browser's); the server's display zone when the browser has none.
+  const TZ = (() => {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || body.dataset.timeZone || "UTC"; }
+    catch (e) { return body.dataset.timeZone || "UTC"; }
+  })();
 
-  // --- clock in the configured display zone -------------------------------------------
+  // --- clock in the viewer's zone -----------------------------------------------------
   function tick() {
     const el = document.getElementById("clock");
     if (!el) return;
@@ -15,6 +19,27 @@
     } catch (e) { el.textContent = new Date().toISOString().slice(11, 19) + " UTC"; }
   }
   tick(); setInterval(tick, 1000);
+
+  // --- times in the viewer's zone ---------------------------------------------------------
+  // <time datetime="…Z" data-local-time="style" title="… UTC"> (core/templatetags/local_time.py):
+  // the server's text is the fallback; here it becomes the browser's zone, UTC stays on hover.
+  const TIME_STYLES = {
+    "datetime": { day: "2-digit", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" },
+    "datetime-short": { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit" },
+    "minutes": { day: "2-digit", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" },
+    "clock": { hour: "2-digit", minute: "2-digit" },
+  };
+  function localTimes(root) {
+    (root || document).querySelectorAll("time[data-local-time]:not([data-localised])").forEach((el) => {
+      const at = new Date(el.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      const style = TIME_STYLES[el.dataset.localTime] || TIME_STYLES.datetime;
+      try {
+        el.textContent = new Intl.DateTimeFormat("en-GB", { ...style, hour12: false, timeZoneName: "short" }).format(at);
+        el.dataset.localised = "1";
+      } catch (e) { /* the server's text stays */ }
+    });
+  }
 
   // --- live sockets ask only for the fragments their page shows ----------------------------
   // An element with ws-connect names them in data-live-show ("alerts status"); the server
@@ -79,11 +104,16 @@
   function recomputeTotals() {
     const tiles = document.querySelectorAll("[data-live-tile]");
     if (!tiles.length || !document.getElementById("total-people")) return;
-    let people = 0, running = 0, worst = -1;
+    let people = 0, running = 0, worst = -1, where = "";
     tiles.forEach((t) => {
       if (t.dataset.status === "running") running += 1;
       people += parseInt(t.dataset.count || "0", 10) || 0;
-      worst = Math.max(worst, LEVELS.indexOf(t.dataset.riskLevel || ""));
+      // A tile's level is its camera's or its worst zone's, whichever is worse.
+      const rank = LEVELS.indexOf(t.dataset.riskLevel || "");
+      if (rank > worst) {
+        worst = rank;
+        where = (t.dataset.cameraName || "") + (t.dataset.riskZone ? ", zone " + t.dataset.riskZone : "");
+      }
     });
     document.getElementById("total-people").textContent = people;
     document.getElementById("total-running").textContent = running;
@@ -91,6 +121,8 @@
     const level = worst >= 0 ? LEVELS[worst] : "—";
     risk.textContent = level;
     risk.className = "value risk" + (worst >= 0 ? " risk-" + level.toLowerCase() : "");
+    const whereEl = document.getElementById("total-risk-where");
+    if (whereEl) whereEl.textContent = worst >= 0 && where ? where : "now";
   }
 
   // A camera the grid has no tile for yet (it has just started): instead of swapping its
@@ -151,6 +183,8 @@
   // --- after every live message --------------------------------------------------------------
   document.addEventListener("htmx:wsAfterMessage", (evt) => {
     armToasts();
+    localTimes();
+    retryStreams();
     recomputeTotals();
     pushLivePoints();
     const msg = String(evt.detail?.message || "");
@@ -165,7 +199,15 @@
     if (extra && extra.y1) scales.y1 = { position: "right", grid: { drawOnChartArea: false }, ticks, beginAtZero: true };
     return {
       responsive: true, maintainAspectRatio: false, animation: false,
+      spanGaps: false, // a null point (no data for over two buckets) breaks the line
       plugins: { legend: { labels: { color: "#e6e8ee" } } }, scales,
+    };
+  }
+  // A point alone between two gaps (nulls) would draw nothing without its dot.
+  function pointRadius(base) {
+    return (ctx) => {
+      const d = ctx.dataset.data, i = ctx.dataIndex;
+      return base || (d[i] != null && d[i - 1] == null && d[i + 1] == null ? 2 : 0);
     };
   }
   const analyticsCharts = {};
@@ -186,11 +228,45 @@
       analyticsCharts[id] = new Chart(canvas, {
         type: "line",
         data: { labels: data.labels, datasets: [{ label, data: data[key], borderColor: colour,
-          backgroundColor: colour + "33", fill: true, pointRadius: data.labels.length > 80 ? 0 : 2 }] },
+          backgroundColor: colour + "33", fill: true, pointRadius: pointRadius(data.labels.length > 80 ? 0 : 2) }] },
         options: chartOptions(),
       });
       canvas.dataset.points = String(data.labels.length);
       canvas.dataset.drawnAt = String(Date.now());
+    });
+  }
+
+  // --- the MJPEG stream: a placeholder instead of a broken image -----------------------------
+  // A stream that fails (the camera stopped: 409) hides; its placeholder shows. When the
+  // camera's status pill says it streams again, the image is tried once more.
+  const STREAMING = ["running", "starting", "reconnecting", "recovering"];
+  function streamFailed(img) {
+    img.hidden = true;
+    img.dataset.failed = "1";
+    img.removeAttribute("src");
+    const ph = document.getElementById(img.dataset.placeholder);
+    if (ph) ph.hidden = false;
+  }
+  document.addEventListener("error", (evt) => {
+    const img = evt.target;
+    if (img instanceof HTMLImageElement && img.matches("img[data-stream]")) streamFailed(img);
+  }, true);
+  // A stream that failed before this script ran (it is deferred) fired its error unheard.
+  function checkStreams() {
+    document.querySelectorAll("img[data-stream]:not([data-failed])").forEach((img) => {
+      if (img.complete && img.naturalWidth === 0 && img.getAttribute("src")) streamFailed(img);
+    });
+  }
+  function retryStreams() {
+    document.querySelectorAll("img[data-stream][data-failed]").forEach((img) => {
+      const id = img.id.replace(/^stream-/, "");
+      const pill = document.getElementById("camera-status-" + id);
+      if (!pill || pill.dataset.status !== "running") return;
+      delete img.dataset.failed;
+      img.hidden = false;
+      const ph = document.getElementById(img.dataset.placeholder);
+      if (ph) ph.hidden = true;
+      img.src = img.dataset.src;
     });
   }
 
@@ -199,6 +275,7 @@
     const btn = evt.target.closest("[data-heatmap-toggle]");
     if (!btn) return;
     const img = document.getElementById(btn.dataset.heatmapToggle);
+    if (!img || img.dataset.failed) return;
     const on = btn.getAttribute("aria-pressed") !== "true";
     btn.setAttribute("aria-pressed", String(on));
     const url = new URL(img.dataset.src || img.src, location.href);
@@ -233,14 +310,26 @@
     if (!btn) return;
     document.querySelectorAll("[data-preset]").forEach((b) => b.setAttribute("aria-pressed", String(b === btn)));
   });
+  // A new camera, zone or bucket size reloads the results for the range in force: the pressed
+  // range button (or the custom range) submits the form again through htmx. A new camera also
+  // clears the zone; the answer brings that camera's zone list (hx-swap-oob).
   document.addEventListener("change", (evt) => {
-    if (evt.target.id === "id_camera" && evt.target.closest("#analytics-form")) {
-      location.href = location.pathname + "?camera=" + encodeURIComponent(evt.target.value);
+    const form = evt.target.closest("#analytics-form");
+    if (!form || !["id_camera", "id_zone", "id_bucket"].includes(evt.target.id)) return;
+    if (evt.target.id === "id_camera") {
+      const zone = form.querySelector("#id_zone");
+      if (zone) zone.value = "";
     }
+    const pressed = form.querySelector('[data-preset][aria-pressed="true"]');
+    const custom = form.querySelector('button[name="preset"][value="custom"]');
+    const start = form.querySelector("#id_start");
+    (pressed || (start && start.value ? custom : form.querySelector('[data-preset="24h"]')) || custom)?.click();
   });
 
   function init() {
     armToasts();
+    localTimes();
+    checkStreams();
     drawAnalytics();
     sourceHints();
     document.querySelectorAll("canvas[data-live-chart]").forEach(liveChart);
@@ -248,7 +337,8 @@
   }
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:afterSettle", (evt) => {
+    localTimes();
     if (evt.detail.target?.querySelector?.("#analytics-data") || evt.detail.target?.id === "analytics-results") drawAnalytics();
   });
-  window.CrowdSafe = { drawAnalytics, recomputeTotals, liveCharts, analyticsCharts };
+  window.CrowdSafe = { drawAnalytics, recomputeTotals, liveCharts, analyticsCharts, localTimes };
 })();
