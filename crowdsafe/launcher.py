@@ -89,7 +89,7 @@ def main() -> int:
     commands = {
         "web": [sys.executable, "-m", "uvicorn", "crowdsafe.asgi:application", "--host", "127.0.0.1",
                 "--port", str(port), "--lifespan", "off"],
-        "streams": [sys.executable, "-m", "celery", "-A", "crowdsafe", "worker", "-Q", "streams",
+        "streams": [sys.executable, "-m", "crowdsafe.streams_worker",
                     "-c", "2", "-n", f"streams-{node}", "--loglevel", "INFO"],
         "default": [sys.executable, "-m", "celery", "-A", "crowdsafe", "worker", "-Q", "default",
                     "-c", "2", "-n", f"default-{node}", "--loglevel", "INFO"],

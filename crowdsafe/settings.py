@@ -229,6 +229,9 @@ CROWDSAFE_LIVE_FRAME_HZ = env.float("CROWDSAFE_LIVE_FRAME_HZ", default=15.0)
 CROWDSAFE_LIVE_JPEG_QUALITY = env.int("CROWDSAFE_LIVE_JPEG_QUALITY", default=80)
 CROWDSAFE_LIVE_MAX_WIDTH = env.int("CROWDSAFE_LIVE_MAX_WIDTH", default=1280)
 CROWDSAFE_RECORDINGS_ENABLED = env.bool("CROWDSAFE_RECORDINGS_ENABLED", default=True)
+# Cameras one streams worker process hosts (crowdsafe/streams_worker.py): 1 = a process per
+# camera; N > 1 = N cameras in threads of one process, sharing one batching detector.
+CROWDSAFE_CAMERAS_PER_PROCESS = env.int("CROWDSAFE_CAMERAS_PER_PROCESS", default=1)
 CROWDSAFE_RECORDING_MIN_FREE_MB = env.int("CROWDSAFE_RECORDING_MIN_FREE_MB", default=200)
 for _name, _lo, _hi in (
     ("CROWDSAFE_CAMERA_LEASE_TTL_S", 1, 600),
@@ -244,6 +247,7 @@ for _name, _lo, _hi in (
     ("CROWDSAFE_LIVE_MAX_WIDTH", 160, 7680),
     ("CROWDSAFE_RECORDING_SEGMENT_SECONDS", 5, 86400),
     ("CROWDSAFE_RECORDING_MIN_FREE_MB", 0, 10**9),
+    ("CROWDSAFE_CAMERAS_PER_PROCESS", 1, 256),
 ):
     if not _lo <= globals()[_name] <= _hi:
         raise ImproperlyConfigured(f"{_name}={globals()[_name]} is outside {_lo}..{_hi}.")

@@ -3,6 +3,7 @@
 Plain Python on numpy, OpenCV, scikit-learn and Ultralytics; it never imports Django.
 """
 
+from .batching import BatchingDetector
 from .config import CameraGeometry, DetectorConfig, EngineConfig, LineSpec, ZoneSpec
 from .detector import Detections, Detector, ModelLoadError, get_detector, load_detector
 from .engine import CrowdEngine
@@ -24,6 +25,7 @@ from .video import open_video_writer
 
 __all__ = [
     "AnomalyResult",
+    "BatchingDetector",
     "Calibration",
     "CalibrationError",
     "CameraGeometry",

@@ -80,3 +80,8 @@ def recordings_enabled() -> bool:
 def recording_min_free_mb() -> float:
     """Below this much free disk, recording pauses (the analysis goes on)."""
     return _value("CROWDSAFE_RECORDING_MIN_FREE_MB")
+
+
+def cameras_per_process() -> int:
+    """Cameras one streams worker process hosts, sharing one batching detector."""
+    return int(_value("CROWDSAFE_CAMERAS_PER_PROCESS"))

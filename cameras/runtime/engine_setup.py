@@ -8,11 +8,13 @@ settings and geometry every few seconds and hands changes to the running engine 
 
 from __future__ import annotations
 
+import threading
 import time
 
 from django.conf import settings
 
 from analytics.engine import (
+    BatchingDetector,
     CameraGeometry,
     CrowdEngine,
     Detector,
@@ -23,6 +25,7 @@ from analytics.engine import (
     get_detector,
 )
 from cameras.models import Camera
+from cameras.runtime import conf
 from core.models import RuntimeSettings
 from core.runtime_settings import get_runtime_settings
 
@@ -39,9 +42,22 @@ def detector_config(rs: RuntimeSettings | None = None) -> DetectorConfig:
     )
 
 
-def shared_detector() -> Detector:
-    """The process's detector (loaded on first use; raises ModelLoadError with a clear message)."""
-    return get_detector(detector_config())
+_BATCHERS: dict[int, BatchingDetector] = {}
+_BATCHERS_LOCK = threading.Lock()
+
+
+def shared_detector() -> Detector | BatchingDetector:
+    """The process's detector (loaded on first use; raises ModelLoadError with a clear message).
+    A process hosting several cameras (CROWDSAFE_CAMERAS_PER_PROCESS > 1) shares one that
+    batches their frames."""
+    detector = get_detector(detector_config())
+    if conf.cameras_per_process() <= 1:
+        return detector
+    with _BATCHERS_LOCK:
+        batcher = _BATCHERS.get(id(detector))
+        if batcher is None:
+            batcher = _BATCHERS[id(detector)] = BatchingDetector(detector)
+        return batcher
 
 
 def engine_config(rs: RuntimeSettings | None = None, camera: Camera | None = None) -> EngineConfig:
