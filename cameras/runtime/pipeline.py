@@ -11,6 +11,8 @@ runner owns the camera, no sink gets anything more.
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -73,6 +75,7 @@ class FramePipeline:
         self.jpeg_quality = conf.live_jpeg_quality()
         self.max_width = conf.live_max_width()
         self.frames = 0
+        self.frame_ms: deque[float] = deque(maxlen=2000)  # engine + sinks, per frame (recent)
 
     @property
     def camera(self) -> Camera:
@@ -92,7 +95,12 @@ class FramePipeline:
         for name, sink in self.sinks:
             self._guard(name, sink.discard)
 
+    def frame_ms_p95(self) -> float | None:
+        """95th percentile of the recent frames' time from the engine's start to the last sink."""
+        return float(np.percentile(self.frame_ms, 95)) if self.frame_ms else None
+
     def process(self, frame: Frame) -> FrameResult:
+        started = time.perf_counter()
         result = self.engine.process(frame.image, frame.timestamp)
         annotated = self.engine.render(frame.image, result)
         out = sinks.FrameOutput(
@@ -109,6 +117,7 @@ class FramePipeline:
             if self.fenced:
                 break  # nothing more from a runner that was replaced
             self._guard(name, sink.on_frame, self.context, out)
+        self.frame_ms.append((time.perf_counter() - started) * 1000)
         return result
 
     def heartbeat(self) -> None:

@@ -303,7 +303,9 @@ class CameraRunner:
             progress.clear(self.camera_id)  # finished, stopped or a new source: start over next time
         elapsed = time.monotonic() - getattr(self, "loop_started", time.monotonic())
         rate = pipeline.frames / elapsed if elapsed > 0 else 0.0
-        frames = f"{pipeline.frames} frames analysed in {elapsed:.1f} s ({rate:.2f} fps)."
+        frames = f"{pipeline.frames} frames analysed in {elapsed:.1f} s ({rate:.2f} fps)"
+        p95 = pipeline.frame_ms_p95()
+        frames += f", p95 {p95:.0f} ms a frame." if p95 is not None else "."
         if outcome == FINISHED:
             set_status(self.camera_id, CameraStatus.FINISHED, f"End of the video. {frames}", seen=True,
                        desired_state=DesiredState.STOPPED)

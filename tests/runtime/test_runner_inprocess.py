@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import cv2
@@ -31,6 +32,8 @@ def test_file_camera_runs_to_the_end_in_process(clip4, test_model, media_root):
     camera.refresh_from_db()
     assert camera.status == CameraStatus.FINISHED
     assert camera.desired_state == DesiredState.STOPPED
+    summary = r"40 frames analysed in [\d.]+ s \([\d.]+ fps\), p95 \d+ ms a frame\.$"
+    assert re.search(summary, camera.status_detail), camera.status_detail
     rows = Metric.objects.filter(camera=camera, zone=None).order_by("timestamp")
     assert rows.count() == 4
     assert [r.frames for r in rows] == [10, 10, 10, 10]
