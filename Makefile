@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQS := requirements/base.txt requirements/dev.txt requirements/constraints.txt requirements/ultralytics.txt
 
-.PHONY: run test chaos lint bench bench-accuracy bench-all migrate admin compose-check schemathesis clean-venv weights
+.PHONY: run test chaos lint bench bench-accuracy bench-scale bench-all migrate admin compose-check schemathesis clean-venv weights
 
 $(STAMP): $(REQS)
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: $(STAMP)
 ## bench-accuracy: count recall on ../shared/data/crowd-counts per tiling mode (var/bench_accuracy.json)
 bench-accuracy: $(STAMP)
 	$(PY) benchmarks/bench_accuracy.py $(BENCH_ARGS)
+
+## bench-scale: N file cameras on one worker, a process per camera against one shared detector
+bench-scale: $(STAMP)
+	$(PY) -m crowdsafe.testenv $(PY) benchmarks/bench_scale.py $(BENCH_ARGS)
 
 bench-all: $(STAMP)
 	for script in benchmarks/bench_*.py; do $(PY) -m crowdsafe.testenv $(PY) $$script || exit 1; done

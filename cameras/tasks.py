@@ -80,6 +80,7 @@ def _on_worker_process_init(**_kwargs) -> None:
                 device=settings.CROWDSAFE_DETECTOR_DEVICE,
                 imgsz=settings.CROWDSAFE_DETECTOR_IMGSZ,
                 allow_download=settings.CROWDSAFE_DETECTOR_ALLOW_DOWNLOAD,
+                half=settings.CROWDSAFE_DETECTOR_HALF,
             )
         )
     except Exception as exc:  # the runner reports it on its camera; the process must start

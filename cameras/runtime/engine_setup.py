@@ -39,6 +39,7 @@ def detector_config(rs: RuntimeSettings | None = None) -> DetectorConfig:
         iou=rs.detector_iou,
         imgsz=settings.CROWDSAFE_DETECTOR_IMGSZ,
         allow_download=settings.CROWDSAFE_DETECTOR_ALLOW_DOWNLOAD,
+        half=settings.CROWDSAFE_DETECTOR_HALF,
     )
 
 
