@@ -28,7 +28,7 @@ def test_admin_creates_a_user_who_can_log_in(api_as, admin_user):
     login = APIClient().post("/api/auth/login/", {"username": "nora_new", "password": "Tr0ub4dor&3-long"})
     assert login.status_code == 200
     assert SystemLog.objects.filter(
-        component="accounts", user=admin_user, message__contains="nora_new"
+        action="user.create", actor=admin_user, object_label="nora_new", message__contains="nora_new"
     ).exists()
 
 
@@ -143,7 +143,7 @@ def test_logs_filter_by_level_component_and_text(api_as, admin_user):
     api = api_as(admin_user)
     assert [
         r["component"] for r in api.get("/api/system/logs/", {"min_level": "WARNING"}).json()["results"]
-    ] == ["alerts.telegram", "cameras.runtime.runner"]
+    ] == ["alerts.telegram", "cameras.runner"]
     assert api.get("/api/system/logs/", {"component": "cameras"}).json()["count"] == 1
     assert api.get("/api/system/logs/", {"search": "telegram"}).json()["count"] == 1
     assert api.get("/api/system/logs/", {"level": ["ERROR", "INFO"]}).json()["count"] == 2
