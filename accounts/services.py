@@ -82,8 +82,8 @@ def create_user(
     user.set_password(password)
     user.full_clean()
     user.save()
-    record_user_change(audit.Action.USER_CREATE, f"User {user.username} created with role {user.role}", by=by,
-            target=user, role=user.role)
+    message = f"User {user.username} created with role {user.role}"
+    record_user_change(audit.Action.USER_CREATE, message, by=by, target=user, role=user.role)
     return user
 
 
