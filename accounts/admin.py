@@ -13,6 +13,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts import services
 from accounts.models import User
+from core import audit
 
 
 class UserAdminChangeForm(UserChangeForm):
@@ -50,14 +51,19 @@ class UserAdmin(DjangoUserAdmin):
     def save_model(self, request, obj, form, change) -> None:
         if not change:
             super().save_model(request, obj, form, change)
-            services.audit(f"User {obj.username} created with role {obj.role} (admin site)", by=request.user,
-                           target=obj)
+            services.record_user_change(
+                audit.Action.USER_CREATE, f"User {obj.username} created with role {obj.role} (admin site)",
+                by=request.user, target=obj, role=obj.role,
+            )
             return
         editable = services.EDITABLE_FIELDS
         fields = {name: form.cleaned_data[name] for name in form.changed_data if name in editable}
         if "username" in form.changed_data:
             User.objects.filter(pk=obj.pk).update(username=obj.username)
-            services.audit(f"User renamed to {obj.username} (admin site)", by=request.user, target=obj)
+            services.record_user_change(
+                audit.Action.USER_UPDATE, f"User renamed to {obj.username} (admin site)",
+                by=request.user, target=obj, fields=["username"],
+            )
         services.update_user(obj, by=request.user, **fields)
         obj.refresh_from_db()
 
@@ -80,7 +86,7 @@ class UserAdmin(DjangoUserAdmin):
         entry = super().log_change(request, obj, message)
         if request.path.rstrip("/").endswith("/password"):
             message = f"Password of {obj.username} changed in the admin site"
-            services.audit(message, by=request.user, target=obj)
+            services.record_user_change(audit.Action.USER_PASSWORD_SET, message, by=request.user, target=obj)
         return entry
 
 

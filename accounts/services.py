@@ -1,6 +1,6 @@
 """Writes on users: create, update, deactivate, delete, passwords; the last admin is protected.
 
-Every change is recorded in the SystemLog (component "accounts") with the acting user, and
+Every change leaves one entry in the audit trail (`core.audit`) with the acting user, and
 no function ever returns or logs a password.
 """
 
@@ -18,20 +18,15 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.roles import Role
-from core.models import SystemLog
+from core import audit
 
 User = get_user_model()
 EDITABLE_FIELDS = ("email", "full_name", "phone", "role", "is_active", "first_name", "last_name")
 
 
-def audit(message: str, *, by, target) -> None:
-    SystemLog.objects.create(
-        level=SystemLog.Level.INFO,
-        component="accounts",
-        message=message,
-        details={"target_user_id": target.pk, "target_username": target.username},
-        user=by if getattr(by, "pk", None) else None,
-    )
+def record_user_change(action: str, message: str, *, by, target, **details) -> None:
+    """One audit entry on a user (also for the admin site's own writes)."""
+    audit.record(action, actor=by, obj=target, message=message, **details)
 
 
 def _active_admins():
@@ -87,7 +82,8 @@ def create_user(
     user.set_password(password)
     user.full_clean()
     user.save()
-    audit(f"User {user.username} created with role {user.role}", by=by, target=user)
+    message = f"User {user.username} created with role {user.role}"
+    record_user_change(audit.Action.USER_CREATE, message, by=by, target=user, role=user.role)
     return user
 
 
@@ -101,6 +97,8 @@ def update_user(user, *, by=None, **fields):
     if email and User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
         raise ValidationError({"email": "A user with that e-mail address already exists."})
     current_role = Role.ADMIN if user.is_superuser else user.role
+    was_active = user.is_active
+    changed = sorted(name for name, value in fields.items() if getattr(user, name) != value)
     _ensure_an_admin_remains(
         user, role=fields.get("role", current_role), is_active=fields.get("is_active", user.is_active)
     )
@@ -110,7 +108,15 @@ def update_user(user, *, by=None, **fields):
         user.is_superuser = False  # a demoted superuser is demoted (User.save would restore the role)
     user.full_clean()
     user.save()
-    audit(f"User {user.username} updated ({', '.join(sorted(fields)) or 'nothing'})", by=by, target=user)
+    if not changed:
+        return user
+    if was_active and not user.is_active:
+        action, message = audit.Action.USER_DEACTIVATE, f"User {user.username} deactivated"
+    elif user.role != current_role:
+        action, message = audit.Action.USER_ROLE_CHANGE, f"User {user.username}: {current_role} → {user.role}"
+    else:
+        action, message = audit.Action.USER_UPDATE, f"User {user.username} updated ({', '.join(changed)})"
+    record_user_change(action, message, by=by, target=user, fields=changed, role=user.role)
     return user
 
 
@@ -123,7 +129,7 @@ def delete_user(user, *, by=None) -> None:
     if by is not None and by.pk == user.pk:
         raise ValidationError({"user": "You cannot delete your own account."})
     _ensure_an_admin_remains(user, role=user.role, is_active=user.is_active, deleting=True)
-    audit(f"User {user.username} deleted", by=by, target=user)
+    record_user_change(audit.Action.USER_DELETE, f"User {user.username} deleted", by=by, target=user)
     user.delete()
 
 
@@ -133,7 +139,8 @@ def set_password(user, password: str, *, by=None) -> None:
     _check_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])  # User.save revokes the refresh tokens
-    audit(f"Password of {user.username} set by an admin", by=by, target=user)
+    message = f"Password of {user.username} set by an admin"
+    record_user_change(audit.Action.USER_PASSWORD_SET, message, by=by, target=user)
 
 
 def password_reset_link(user, *, by=None, request=None) -> str:
@@ -144,7 +151,8 @@ def password_reset_link(user, *, by=None, request=None) -> str:
         path = reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
     except NoReverseMatch:
         path = f"/reset/{uid}/{token}/"
-    audit(f"Set-password link issued for {user.username}", by=by, target=user)
+    message = f"Set-password link issued for {user.username}"
+    record_user_change(audit.Action.USER_RESET_LINK, message, by=by, target=user)
     return request.build_absolute_uri(path) if request is not None else path
 
 

@@ -24,6 +24,7 @@ from alerts.models import Alert, AlertEvent, AlertStatus, NotificationState
 from alerts.rules import COUNT_UNRELIABLE, Observation
 from alerts.selectors import alert_statistics, unacknowledged_count
 from alerts.text import describe
+from core import audit
 from core.runtime_settings import get_runtime_settings
 
 __all__ = [
@@ -265,6 +266,7 @@ def acknowledge_alert(alert: Alert, *, user, note: str = "") -> Alert:
         update_fields=["status", "acknowledged_by", "acknowledged_at", "acknowledge_note", "updated_at"]
     )
     AlertEvent.objects.create(alert=locked, action=Action.ACKNOWLEDGED, user=user, note=note)
+    audit.record(audit.Action.ALERT_ACKNOWLEDGE, actor=user, obj=locked, camera_id=locked.camera_id)
     _after_commit(locked, CHANGED)
     return _refresh(alert)
 
@@ -289,6 +291,7 @@ def resolve_alert(alert: Alert, *, user, note: str = "") -> Alert:
     locked.resolved_by, locked.resolved_at, locked.resolve_note = user, now, note
     locked.save(update_fields=fields)
     AlertEvent.objects.create(alert=locked, action=Action.RESOLVED, user=user, note=note)
+    audit.record(audit.Action.ALERT_RESOLVE, actor=user, obj=locked, camera_id=locked.camera_id)
     camera_id, alert_id = locked.camera_id, locked.pk
     # The runner stops tracking it; the condition can raise a new alert after the cooldown.
     transaction.on_commit(lambda: _signal_resolved(camera_id, alert_id))

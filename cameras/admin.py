@@ -3,15 +3,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from cameras.models import Camera, CountingLine, Recording, Zone
-from cameras.services import delete_camera, start_camera, stop_camera
+from cameras.services import delete_camera, delete_camera_part, save_camera_part, start_camera, stop_camera
 from cameras.sources import mask_source, validate_source
-from core.models import SystemLog
-
-
-def _audit(message: str, request, camera: Camera) -> None:
-
-    SystemLog.objects.create(level=SystemLog.Level.INFO, component="cameras", message=message,
-                             details={"camera_id": camera.pk}, user=request.user)
+from core import audit
 
 
 def _masked(source: str) -> str:
@@ -72,12 +66,21 @@ class CameraAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
-        fields = ", ".join(sorted(form.changed_data)) or "nothing"
-        verb = "changed" if change else "added"
-        _audit(f"Camera {obj.name} {verb} in the admin site ({fields})", request, obj)
+        if not change:
+            audit.record(audit.Action.CAMERA_CREATE, actor=request.user, obj=obj, camera_id=obj.pk)
+        elif form.changed_data:
+            audit.record(audit.Action.CAMERA_UPDATE, actor=request.user, obj=obj, camera_id=obj.pk,
+                         fields=sorted(form.changed_data))
+
+    def save_formset(self, request, form, formset, change) -> None:
+        """Zones and lines go through the services, so each change is in the audit trail."""
+        for part in formset.save(commit=False):
+            changed = next((f.changed_data for f in formset.forms if f.instance is part), [])
+            save_camera_part(part, user=request.user, fields=changed)
+        for part in formset.deleted_objects:
+            delete_camera_part(part, user=request.user)
 
     def delete_model(self, request, obj) -> None:
-        _audit(f"Camera {obj.name} deleted in the admin site", request, obj)
         delete_camera(obj, user=request.user)  # stops the runner, removes recordings and files
 
     def delete_queryset(self, request, queryset) -> None:

@@ -3,7 +3,8 @@
 Admin actions, the API and the pages all call these. Bad input raises
 django.core.exceptions.ValidationError with a field dict, and nothing is saved then.
 Starting stores the wish (`desired_state`) and enqueues a runner; the runner reports the
-observed status. Nothing here waits for a runner.
+observed status. Nothing here waits for a runner. Each action (camera create, change, start,
+stop, delete; zone and line create, change, delete) leaves one entry in the audit trail.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from cameras import live
-from cameras.models import Camera, CameraStatus, DesiredState, SourceType
+from cameras.models import Camera, CameraStatus, CountingLine, DesiredState, SourceType, Zone
 from cameras.recordings import delete_recording
 from cameras.runtime import capacity, conf, leases, progress
 from cameras.sources import ConnectionResult, resolve_source, validate_source
 from cameras.sources import test_connection as _test_connection
 from cameras.status import set_status
 from cameras.uploads import remove_unused_upload, save_upload
+from core import audit
 
 # Sent by name: cameras.tasks imports this module (one direction, no import cycle).
 RUN_CAMERA_TASK = "cameras.tasks.run_camera"
@@ -40,8 +42,10 @@ __all__ = [
     "ConnectionResult",
     "create_camera",
     "delete_camera",
+    "delete_camera_part",
     "enqueue_runner",
     "reconcile",
+    "save_camera_part",
     "save_upload",
     "set_calibration",
     "start_camera",
@@ -81,10 +85,11 @@ def _apply(camera: Camera, fields: dict) -> Camera:
     return camera
 
 
+@transaction.atomic
 def create_camera(*, user=None, **fields) -> Camera:
     camera = _apply(Camera(), fields)
     camera.save()
-    log.info("Camera %s (%s) created by %s", camera.pk, camera.name, user or "system")
+    audit.record(audit.Action.CAMERA_CREATE, actor=user, obj=camera, camera_id=camera.pk)
     return camera
 
 
@@ -99,27 +104,33 @@ def update_camera(camera: Camera, *, user=None, **fields) -> Camera:
         for name in EDITABLE_FIELDS:  # leave the caller's object as it was
             setattr(camera, name, getattr(original, name))
         raise
-    camera.save()
+    with transaction.atomic():
+        camera.save()
+        changed = sorted(name for name in fields if getattr(original, name) != getattr(camera, name))
+        if changed:  # names only: a source may carry credentials
+            audit.record(
+                audit.Action.CAMERA_UPDATE, actor=user, obj=camera, camera_id=camera.pk, fields=changed
+            )
     if previous_source[0] == SourceType.FILE and previous_source != (camera.source_type, camera.source):
         remove_unused_upload(previous_source[1])
     if not camera.is_active and camera.desired_state == DesiredState.RUNNING:
-        stop_camera(camera, user=user)
-    log.info("Camera %s updated by %s: %s", camera.pk, user or "system", sorted(fields))
+        _stop(camera)  # part of the change above, not an entry of its own
     return camera
 
 
 def delete_camera(camera: Camera, *, user=None) -> None:
     """Stop it, delete its recordings (files too) and its now unused uploaded source."""
-    stop_camera(camera, user=user)
+    _stop(camera)
     for recording in camera.recordings.all():
         delete_recording(recording)
     source = camera.source if camera.source_type == SourceType.FILE else ""
     camera_id = camera.pk
-    camera.delete()
+    with transaction.atomic():
+        audit.record(audit.Action.CAMERA_DELETE, actor=user, obj=camera, camera_id=camera_id)
+        camera.delete()
     live.clear_live_state(camera_id)
     if source:
         remove_unused_upload(source)
-    log.info("Camera %s deleted by %s", camera_id, user or "system")
 
 
 def enqueue_runner(camera_id: int, detail: str = "", status: str = CameraStatus.STARTING) -> bool:
@@ -147,7 +158,7 @@ def start_camera(camera: Camera, *, user=None) -> bool:
     resolve_source(camera.source_type, camera.source)  # ValidationError when missing/invalid
     Camera.objects.filter(pk=camera.pk).update(desired_state=DesiredState.RUNNING)
     camera.desired_state = DesiredState.RUNNING
-    log.info("Camera %s start requested by %s", camera.pk, user or "system")
+    audit.record(audit.Action.CAMERA_START, actor=user, obj=camera, camera_id=camera.pk)
     if leases.is_running(camera.pk):
         return False
     return enqueue_runner(camera.pk)
@@ -155,6 +166,11 @@ def start_camera(camera: Camera, *, user=None) -> bool:
 
 def stop_camera(camera: Camera, *, user=None) -> None:
     """Drop the wish; the runner ends at its next heartbeat (a few seconds)."""
+    audit.record(audit.Action.CAMERA_STOP, actor=user, obj=camera, camera_id=camera.pk)
+    _stop(camera)
+
+
+def _stop(camera: Camera) -> None:
     Camera.objects.filter(pk=camera.pk).update(desired_state=DesiredState.STOPPED)
     camera.desired_state = DesiredState.STOPPED
     leases.clear_pending(camera.pk)
@@ -163,7 +179,31 @@ def stop_camera(camera: Camera, *, user=None) -> None:
         set_status(camera.pk, CameraStatus.STOPPED, "Stopped.")
         camera.status = CameraStatus.STOPPED
         progress.clear(camera.pk)  # a file analysed again after a stop starts from the beginning
-    log.info("Camera %s stop requested by %s", camera.pk, user or "system")
+
+
+_PART_ACTIONS = {
+    Zone: (audit.Action.ZONE_CREATE, audit.Action.ZONE_UPDATE, audit.Action.ZONE_DELETE),
+    CountingLine: (audit.Action.LINE_CREATE, audit.Action.LINE_UPDATE, audit.Action.LINE_DELETE),
+}
+
+
+@transaction.atomic
+def save_camera_part(part: Zone | CountingLine, *, user=None, fields=()) -> Zone | CountingLine:
+    """Save a validated zone or counting line (new or changed); `fields` names what changed."""
+    create, update, _ = _PART_ACTIONS[type(part)]
+    adding = part._state.adding
+    part.save()
+    if adding:
+        audit.record(create, actor=user, obj=part, camera_id=part.camera_id)
+    else:
+        audit.record(update, actor=user, obj=part, camera_id=part.camera_id, fields=sorted(fields))
+    return part
+
+
+@transaction.atomic
+def delete_camera_part(part: Zone | CountingLine, *, user=None) -> None:
+    audit.record(_PART_ACTIONS[type(part)][2], actor=user, obj=part, camera_id=part.camera_id)
+    part.delete()
 
 
 def set_calibration(camera: Camera, image_points, world_points) -> Camera:

@@ -40,6 +40,8 @@ from cameras.runtime.capacity import stream_capacity
 from cameras.services import (
     create_camera,
     delete_camera,
+    delete_camera_part,
+    save_camera_part,
     save_upload,
     set_calibration,
     start_camera,
@@ -342,7 +344,7 @@ def _apply_geometry_action(request, camera, action, zone_form, line_form, calibr
     if action in ("zone", "line"):
         form = zone_form if action == "zone" else line_form
         if form.is_valid():
-            form.save()
+            save_camera_part(form.save(commit=False), user=request.user, fields=form.changed_data)
             messages.success(request, f"{action.title()} “{form.instance.name}” saved.")
             return True
         return False
@@ -368,7 +370,7 @@ def _apply_geometry_action(request, camera, action, zone_form, line_form, calibr
         if obj is None:
             messages.error(request, "That zone or line no longer exists.")
             return False
-        obj.delete()
+        delete_camera_part(obj, user=request.user)
         messages.success(request, f"“{obj.name}” deleted.")
         return True
     messages.error(request, "Unknown action.")

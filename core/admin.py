@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.shortcuts import redirect
 
 from core.models import RuntimeSettings, SystemLog
-from core.runtime_settings import get_runtime_settings, invalidate_cache
+from core.runtime_settings import get_runtime_settings, update_runtime_settings
 
 
 class RuntimeSettingsForm(forms.ModelForm):
@@ -66,17 +66,18 @@ class RuntimeSettingsAdmin(admin.ModelAdmin):
         return redirect("admin:crowdsafe_runtimesettings_change", get_runtime_settings().pk)
 
     def save_model(self, request, obj, form, change) -> None:
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
-        invalidate_cache()
+        # Through the service: validated again, the cache dropped, the change in the audit trail.
+        data = form.cleaned_data
+        changes = {name: data[name] for name in self.form._meta.fields if name in data}
+        update_runtime_settings(changes, user=request.user)
 
 
 
 @admin.register(SystemLog)
 class SystemLogAdmin(admin.ModelAdmin):
-    list_display = ("timestamp", "level", "component", "message")
-    list_filter = ("level", "component")
-    search_fields = ("message", "component")
+    list_display = ("timestamp", "level", "kind", "action", "actor", "object_label", "message")
+    list_filter = ("kind", "level", "action")
+    search_fields = ("message", "component", "object_label")
     readonly_fields = [f.name for f in SystemLog._meta.fields]
 
     def has_add_permission(self, request) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.forms.models import fields_for_model
 
-from core.models import RuntimeSettings, SystemLog
+from core.models import RuntimeSettings
 
 SETTINGS_GROUPS: dict[str, tuple[str, ...]] = {
     "Risk weights": (
@@ -61,9 +61,3 @@ class RuntimeSettingsForm(forms.Form):
         elif self.cleaned_data.get("telegram_bot_token"):
             data["telegram_bot_token"] = self.cleaned_data["telegram_bot_token"]
         return data
-
-
-class LogFilterForm(forms.Form):
-    level = forms.ChoiceField(choices=[("", "All levels"), *SystemLog.Level.choices], required=False)
-    component = forms.CharField(required=False, max_length=100)
-    q = forms.CharField(label="Message contains", required=False, max_length=200)

@@ -135,7 +135,12 @@ class RuntimeSettings(models.Model):
 
 
 class SystemLog(models.Model):
-    """Warnings and errors of the platform, written by `core.logging.DatabaseLogHandler`."""
+    """The system log: platform warnings and errors (written by `core.logging.DatabaseLogHandler`)
+    and the audit trail (written by `core.audit.record`): who did what to which object.
+
+    Platform rows have kind "platform" and no action; audit rows name the action, the actor
+    (none for the system) and the object (type, id and a readable label kept as it was then).
+    """
 
     class Level(models.TextChoices):
         DEBUG = "DEBUG"
@@ -144,17 +149,33 @@ class SystemLog(models.Model):
         ERROR = "ERROR"
         CRITICAL = "CRITICAL"
 
+    class Kind(models.TextChoices):
+        PLATFORM = "platform", "Platform warnings"
+        AUTH = "auth", "Sign-ins"
+        CAMERA = "camera", "Cameras"
+        CONNECTION = "connection", "Camera connections"
+        ZONE = "zone", "Zones and lines"
+        SETTINGS = "settings", "Settings"
+        ALERT = "alert", "Alerts"
+        USER = "user", "Users"
+
     timestamp = models.DateTimeField(auto_now_add=True, db_index=True)
     level = models.CharField(max_length=8, choices=Level.choices, db_index=True)
     component = models.CharField(max_length=100, db_index=True)
     message = models.TextField()
     details = models.JSONField(default=dict, blank=True)
-    user = models.ForeignKey(
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PLATFORM, db_index=True)
+    action = models.CharField(max_length=40, blank=True, db_index=True)
+    actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_label = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-timestamp"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="systemlog_object")]
 
     def __str__(self) -> str:
         return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.level} {self.component}"

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core import audit
 from core.models import RuntimeSettings
 
 CACHE_SECONDS = 3.0
@@ -66,7 +67,8 @@ def update_runtime_settings(changes: dict[str, Any], *, user=None) -> RuntimeSet
     """Apply `changes` (field name -> value), validate everything, save, drop the cache.
 
     Raises django.core.exceptions.ValidationError (nothing is saved) on bad values or
-    unknown fields.
+    unknown fields. The audit trail names the fields whose value changed (never a value:
+    the Telegram token must not reach the log).
     """
 
     obj = RuntimeSettings.objects.select_for_update().filter(pk=1).first() or _load()
@@ -74,10 +76,19 @@ def update_runtime_settings(changes: dict[str, Any], *, user=None) -> RuntimeSet
     unknown = set(changes) - (editable - {"id", "updated_at", "updated_by"})
     if unknown:
         raise ValidationError({name: "Unknown setting." for name in sorted(unknown)})
+    changed = sorted(name for name, value in changes.items() if getattr(obj, name) != value)
     for name, value in changes.items():
         setattr(obj, name, value)
     obj.updated_by = user
     obj.full_clean()
     obj.save()
+    if changed:
+        audit.record(
+            audit.Action.SETTINGS_UPDATE,
+            actor=user,
+            obj=obj,
+            message=f"Settings changed: {', '.join(changed)}",
+            fields=changed,
+        )
     invalidate_cache()
     return obj

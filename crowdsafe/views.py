@@ -24,12 +24,12 @@ from alerts.selectors import latest_alerts
 from alerts.telegram import send_test_message
 from cameras.live import get_live_metrics
 from cameras.models import Camera, CameraStatus, DesiredState
-from core.forms import LogFilterForm, RuntimeSettingsForm
+from core.forms import RuntimeSettingsForm
 from core.inputs import parse_id
-from core.models import SystemLog
 from core.pages import apply_validation_error, render_page
 from core.risk import highest_level, worst_risk
 from core.runtime_settings import get_runtime_settings, update_runtime_settings
+from crowdsafe.logs import page_filter, system_log
 
 LIVE_STATUSES = (
     CameraStatus.RUNNING, CameraStatus.STARTING, CameraStatus.RECONNECTING, CameraStatus.RECOVERING
@@ -143,25 +143,14 @@ def telegram_test(request: HttpRequest) -> HttpResponse:
 # --- system log (admin) ------------------------------------------------------------------
 
 
-def filtered_logs(level: str = "", component: str = "", q: str = ""):
-    qs = SystemLog.objects.select_related("user").order_by("-timestamp")
-    if level:
-        qs = qs.filter(level=level)
-    if component:
-        qs = qs.filter(component__icontains=component)
-    if q:
-        qs = qs.filter(message__icontains=q)
-    return qs
-
-
 @require_GET
 @role_required(Role.ADMIN)
 def logs_page(request: HttpRequest) -> HttpResponse:
-    form = LogFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    page = Paginator(filtered_logs(**filters), 50).get_page(request.GET.get("page"))
+    logs = page_filter(request.GET)
+    valid = logs.is_valid()
+    page = Paginator(logs.qs if valid else system_log(), 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode()}
-    status = 400 if form.is_bound and not form.is_valid() else 200
+    context = {"form": logs.form, "page": page, "query": query.urlencode()}
+    status = 400 if logs.is_bound and not valid else 200
     return render_page(request, "pages/logs.html", "logs", context, status=status)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth import logout as session_logout
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -12,6 +14,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.api.serializers import (
@@ -67,9 +70,12 @@ class LoginView(_TokenEndpoint):
     )
     def post(self, request):
         data = parse_body(LoginSerializer, request)
-        serializer = TokenObtainPairSerializer(data=data)
+        # With the request, a failure reaches `user_login_failed` with the client's address.
+        serializer = TokenObtainPairSerializer(data=data, context={"request": request._request})
         serializer.is_valid(raise_exception=True)  # 401 for bad credentials or an inactive user
         tokens = serializer.validated_data
+        # simplejwt sends no signal on success: the audit trail hears of it as of a form login.
+        user_logged_in.send(sender=type(serializer.user), request=request._request, user=serializer.user)
         return Response(
             {
                 "access": tokens["access"],
@@ -120,7 +126,8 @@ class LogoutView(CrowdSafeAPIView):
     def post(self, request):
         token = parse_body(RefreshSerializer, request)["refresh"]
         try:
-            RefreshToken(token).blacklist()
+            refresh = RefreshToken(token)
+            refresh.blacklist()
         except TokenError as exc:
             return Response(
                 {
@@ -132,7 +139,12 @@ class LogoutView(CrowdSafeAPIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         if request.user.is_authenticated and getattr(request, "session", None) is not None:
-            session_logout(request._request)
+            session_logout(request._request)  # sends user_logged_out
+        else:  # the refresh token alone: its owner signed out
+            owner_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
+            owner = get_user_model().objects.filter(pk=owner_id).first()
+            if owner is not None:
+                user_logged_out.send(sender=type(owner), request=request._request, user=owner)
         return Response({"detail": "Logged out; the refresh token is revoked."})
 
 

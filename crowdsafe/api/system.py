@@ -1,4 +1,4 @@
-"""GET /api/system/stats/ (viewer) and /api/system/logs/ (admin, filterable)."""
+"""GET /api/system/stats/ (viewer) and /api/system/logs/ (admin, filterable: crowdsafe/logs.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.utils import timezone
-from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -21,11 +20,9 @@ from cameras.api.serializers import live_metrics
 from cameras.models import Camera, CameraStatus, Recording
 from cameras.runtime.capacity import stream_capacity
 from core.api.base import CrowdSafeAPIView, CrowdSafeViewSet, ErrorSerializer
-from core.api.filters import DateTimeFilter
 from core.models import SystemLog
 from crowdsafe.api_health import health
-
-_LEVELS = [level for level, _ in SystemLog.Level.choices]
+from crowdsafe.logs import SystemLogFilter, system_log
 
 
 class StreamSlotsSerializer(serializers.Serializer):
@@ -87,37 +84,27 @@ class SystemStatsView(CrowdSafeAPIView):
 
 
 class SystemLogSerializer(serializers.ModelSerializer):
-    user = serializers.CharField(source="user.username", default=None, read_only=True)
-
-    class Meta:
-        model = SystemLog
-        fields = ["id", "timestamp", "level", "component", "message", "details", "user"]
-        read_only_fields = fields
-
-
-class SystemLogFilter(filters.FilterSet):
-    level = filters.MultipleChoiceFilter(choices=SystemLog.Level.choices, help_text="Exact level(s).")
-    min_level = filters.ChoiceFilter(
-        choices=SystemLog.Level.choices, method="filter_min_level", help_text="This level and above."
+    user = serializers.CharField(
+        source="actor.username", default=None, read_only=True, help_text="The actor's username."
     )
-    component = filters.CharFilter(lookup_expr="istartswith", max_length=100)
-    search = filters.CharFilter(field_name="message", lookup_expr="icontains", max_length=200)
-    start = DateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    end = DateTimeFilter(field_name="timestamp", lookup_expr="lt")
 
     class Meta:
         model = SystemLog
-        fields = ["level", "component", "start", "end"]
-
-    def filter_min_level(self, qs, name, value):
-        return qs.filter(level__in=_LEVELS[_LEVELS.index(value) :])
+        fields = [
+            "id", "timestamp", "level", "component", "message", "details", "kind", "action",
+            "actor", "user", "object_type", "object_id", "object_label",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {"actor": {"help_text": "The user who acted (id); null for the system."}}
 
 
 class SystemLogViewSet(CrowdSafeViewSet):
+    """The system log: platform warnings and the audit trail (admins only)."""
+
     permission_classes = [IsAdmin]
     serializer_class = SystemLogSerializer
     filterset_class = SystemLogFilter
-    queryset = SystemLog.objects.select_related("user").order_by("-timestamp", "-id")
+    queryset = system_log()
 
     @extend_schema(
         responses={

@@ -28,7 +28,7 @@ def test_admin_creates_a_user_who_can_log_in(api_as, admin_user):
     login = APIClient().post("/api/auth/login/", {"username": "nora_new", "password": "Tr0ub4dor&3-long"})
     assert login.status_code == 200
     assert SystemLog.objects.filter(
-        component="accounts", user=admin_user, message__contains="nora_new"
+        action="user.create", actor=admin_user, object_label="nora_new", message__contains="nora_new"
     ).exists()
 
 

@@ -103,10 +103,14 @@ def test_admin_site_keeps_the_last_admin_and_audits(client_as, users):
     data = _change_form_data(client, reverse("admin:accounts_user_change", args=[operator.pk]))
     data["full_name"] = "Oscar Renamed"
     assert client.post(reverse("admin:accounts_user_change", args=[operator.pk]), data).status_code == 302
-    assert SystemLog.objects.filter(component="accounts", message__contains="oscar_operator updated").exists()
+    assert SystemLog.objects.filter(
+        action="user.update", actor=admin, object_id=str(operator.pk), details__fields=["full_name"]
+    ).count() == 1
     response = client.post(reverse("admin:accounts_user_delete", args=[operator.pk]), {"post": "yes"})
     assert response.status_code == 302
-    assert SystemLog.objects.filter(component="accounts", message="User oscar_operator deleted").exists()
+    assert SystemLog.objects.filter(
+        action="user.delete", actor=admin, object_label="oscar_operator", message__contains="deleted"
+    ).count() == 1
 
 
 def test_admin_camera_form_never_shows_the_password(client_as, users, camera):
