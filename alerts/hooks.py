@@ -94,7 +94,7 @@ def process_frame(
         before = copy.deepcopy(st)
         for action in step(st, obs, ts, now, th):
             try:
-                _apply(camera, action, st, frame, annotated_jpeg, zones)
+                _apply(camera, action, st, frame, annotated_jpeg, zones, th)
             except Exception as exc:  # noqa: BLE001 - this key retries next frame; the others go on
                 cam_state.keys[obs.key] = before
                 failure = failure or exc
@@ -107,7 +107,9 @@ def process_frame(
     return done
 
 
-def _apply(camera, action: Action, st: KeyState, frame: dict, snapshot: Snapshot, zones: dict) -> None:
+def _apply(
+    camera, action: Action, st: KeyState, frame: dict, snapshot: Snapshot, zones: dict, th: Thresholds
+) -> None:
     obs = action.observation
     # Only a new or escalated alert keeps a picture: encode the frame for those alone.
     jpeg = snapshot() if callable(snapshot) and action.kind in ("raise", "escalate") else snapshot
@@ -124,9 +126,8 @@ def _apply(camera, action: Action, st: KeyState, frame: dict, snapshot: Snapshot
         if not services.record_peak(action.alert_id, action.peak, changed=action.peak_changed):
             state.untrack(st)
     elif action.kind == "all_clear":
-        th_after = get_runtime_settings().all_clear_after_s
         cleared = services.mark_all_clear(
-            action.alert_id, peak=action.peak, safe_for_s=th_after, trigger=obs.trigger
+            action.alert_id, peak=action.peak, safe_for_s=th.all_clear_after_s, trigger=obs.trigger
         )
         if cleared is None:
             state.untrack(st)
