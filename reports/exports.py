@@ -8,9 +8,6 @@ from django.utils.text import slugify
 
 from reports.csv_report import iter_csv
 from reports.data import build_report
-from reports.docx_report import render_docx
-from reports.markdown_report import render_markdown
-from reports.pdf_report import render_pdf
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -31,13 +28,20 @@ def export_filename(camera, fmt: str, zone=None) -> str:
 
 def render_export(camera, start, end, *, fmt: str, zone=None, max_rows: int = 500) -> bytes:
     """The bytes of a DOCX, PDF or Markdown report (CSV is streamed, see export_response)."""
-
     report = build_report(camera, start, end, zone=zone, max_rows=max_rows)
+    # The renderers load matplotlib (the chart), python-docx and fpdf2 (~80 MB): at the first
+    # such export only, not in every process that loads the URLs (web and camera workers).
     if fmt == "docx":
+        from reports.docx_report import render_docx
+
         return render_docx(report)
     if fmt == "pdf":
+        from reports.pdf_report import render_pdf
+
         return render_pdf(report)
     if fmt == "md":
+        from reports.markdown_report import render_markdown
+
         return render_markdown(report).encode("utf-8")
     raise ValueError(f"unknown export format {fmt!r}")
 
