@@ -16,6 +16,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.roles import Role
 from core import audit
@@ -158,7 +159,6 @@ def password_reset_link(user, *, by=None, request=None) -> str:
 
 def revoke_refresh_tokens(user) -> None:
     """Blacklist every refresh token of the user (called on any password change)."""
-    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
     live = OutstandingToken.objects.filter(
         user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True

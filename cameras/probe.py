@@ -32,7 +32,7 @@ def _seconds(value, time_base) -> float | None:
 
 
 def probe(path: str) -> dict:
-    import av
+    import av  # in the child process that runs the probe only (PyAV and its codecs)
 
     try:
         container = av.open(path, metadata_errors="ignore")
@@ -86,7 +86,7 @@ def probe(path: str) -> dict:
 
 def _opencv_reads(path: str) -> None:
     """The runner reads with OpenCV: it must decode a frame too."""
-    import cv2
+    import cv2  # in the probe's child process only
 
     cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
     try:

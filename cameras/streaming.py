@@ -19,6 +19,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from accounts.live_auth import still_allowed
 from accounts.roles import Role, has_role
@@ -37,7 +38,6 @@ def _error(status: int, code: str, detail: str) -> JsonResponse:
 
 
 def _jwt_user(request: HttpRequest):
-    from rest_framework_simplejwt.authentication import JWTAuthentication
 
     try:
         found = JWTAuthentication().authenticate(request)

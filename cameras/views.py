@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import cv2
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -279,8 +280,6 @@ def camera_frame(request: HttpRequest, camera_id: int) -> HttpResponse:
 
 
 def _first_frame_jpeg(camera: Camera) -> bytes | None:
-    import cv2
-
     try:
         path = resolve_upload_path(camera.source)
     except ValidationError:

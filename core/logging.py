@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import traceback
@@ -34,8 +35,6 @@ class DatabaseLogHandler(logging.Handler):
                 "details": details,
             }
             try:
-                import asyncio
-
                 asyncio.get_running_loop()
             except RuntimeError:
                 _write(fields)

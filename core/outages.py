@@ -17,6 +17,7 @@ import time
 from django import db
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.deprecation import MiddlewareMixin
+from kombu.exceptions import OperationalError  # the Celery broker
 from redis.exceptions import RedisError
 
 RETRY_AFTER_S = 5
@@ -27,10 +28,6 @@ def is_outage(exc: BaseException) -> bool:
     """True for errors that mean Redis, the Celery broker or the database cannot be reached now."""
     if isinstance(exc, RedisError | db.OperationalError | db.InterfaceError):
         return True
-    try:
-        from kombu.exceptions import OperationalError
-    except ImportError:  # pragma: no cover - kombu comes with Celery
-        return False
     return isinstance(exc, OperationalError)
 
 

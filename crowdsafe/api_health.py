@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
+from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from accounts.roles import Role, role_of
 from alerts.delivery import telegram_delivery
@@ -65,7 +66,6 @@ def _stream_slots() -> dict[str, int] | None:
 def _caller_is_admin(request) -> bool:
     """The health check authenticates no one (a bad token must not fail it); an admin's session
     or bearer token, when there is one, only unlocks the full notification error."""
-    from rest_framework_simplejwt.authentication import JWTAuthentication
 
     try:
         user = get_user(request)

@@ -32,6 +32,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.html import escape
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from accounts.live_auth import session_user
 from accounts.roles import Role, has_role
@@ -158,9 +160,6 @@ def _uploader_allowed(authorization: str, session_key: str, path: str) -> bool:
 
     user = None
     if authorization.startswith("Bearer "):
-        from rest_framework_simplejwt.authentication import JWTAuthentication
-        from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-
         auth = JWTAuthentication()
         try:
             user = auth.get_user(auth.get_validated_token(authorization[7:].strip().encode()))

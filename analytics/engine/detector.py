@@ -81,7 +81,7 @@ def resolve_device(device: str) -> str:
     dev = (device or "auto").strip().lower()
     if dev == "auto":
         try:
-            import torch
+            import torch  # here only: "auto" is the one setting that needs torch before a model
 
             return "cuda:0" if torch.cuda.is_available() else "cpu"
         except Exception:  # pragma: no cover - torch always present in this project
@@ -92,6 +92,8 @@ def resolve_device(device: str) -> str:
 
 
 def _load_yolo(path_or_name: str, config: DetectorConfig) -> Any:
+    # Ultralytics pulls in torch (~2 s, ~300 MB): loaded with the first model, so the engine's
+    # analytics (synthetic scenes, the benchmarks) import without it.
     from ultralytics import YOLO
 
     if not config.allow_download:

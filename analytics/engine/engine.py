@@ -16,6 +16,7 @@ from .geometry import Calibration
 from .kinematics import TrackStore
 from .people import PeopleDetector, filter_boxes
 from .quality import ViewCheck, ViewMeter, count_quality
+from .render import RenderOptions, render_frame
 from .results import (
     CountQuality,
     FrameResult,
@@ -46,7 +47,6 @@ __all__ = ["CrowdEngine", "filter_boxes"]
 
 if TYPE_CHECKING:
     from .detector import Detections, Detector
-    from .render import RenderOptions
 
 log = logging.getLogger(__name__)
 
@@ -302,8 +302,6 @@ class CrowdEngine:
         self, frame_bgr: np.ndarray, result: FrameResult, options: RenderOptions | None = None
     ) -> np.ndarray:
         """Annotated copy of ``frame_bgr`` (the input is never modified)."""
-        from .render import render_frame
-
         return render_frame(frame_bgr, result, options, self._config)
 
     # -- analytics ---------------------------------------------------------------------------

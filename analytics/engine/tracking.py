@@ -41,7 +41,7 @@ class _TrackerInput:
 
 def load_tracker_args(path: str | Path, with_reid: bool) -> Any:
     """Read the repository's tracker yaml; ReID may only use the detector's own features."""
-    from ultralytics.utils import YAML, IterableSimpleNamespace
+    from ultralytics.utils import YAML, IterableSimpleNamespace  # with the first tracker (torch)
 
     cfg = dict(YAML.load(str(path)))
     if cfg.get("tracker_type") != "botsort":
@@ -56,7 +56,7 @@ class PersonTracker:
     """BoT-SORT state for one camera."""
 
     def __init__(self, config_path: str | Path, reid: bool) -> None:
-        from ultralytics.trackers.bot_sort import BOTSORT
+        from ultralytics.trackers.bot_sort import BOTSORT  # with the first tracker (torch)
 
         self.args = load_tracker_args(config_path, reid)
         self.reid = bool(self.args.with_reid)

@@ -8,7 +8,9 @@ segment. Deletion and retention: cameras/recordings.py.
 from __future__ import annotations
 
 import logging
+import queue
 import shutil
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -164,8 +166,6 @@ class BackgroundRecorder:
     from a recording and memory stays bounded."""
 
     def __init__(self, recorder: SegmentRecorder, max_queued: int = 30) -> None:
-        import queue
-        import threading
 
         self.recorder = recorder
         self._queue: queue.Queue = queue.Queue(maxsize=max_queued)

@@ -270,7 +270,7 @@ def _fault_and_measure(stack, world, name: str, fault) -> dict:
         return {"recovered_s", "rows_s"} <= set(times)
 
     try:
-        wait_for(recovered, 150, 0.25, what=f"another runner and new rows after {name}")
+        wait_for(recovered, 150, 0.1, what=f"another runner and new rows after {name}")
     finally:
         print(f"{name}: (s, status, lease holder pid, start pending) {timeline}")
     return {k: round(v, 1) for k, v in sorted(times.items())} | {"statuses_seen": sorted(statuses)}
@@ -302,7 +302,10 @@ def test_pool_process_killed(stack, world):
     _rows_advance(world["camera"], _last_second(world["camera"]) + ROW_FLUSH_S, 120, "rows")
     _finish(stack, world, "pool_process_killed", result)
     assert result["recovered_s"] <= KILL_RECOVERY_MAX_S, result
-    assert CameraStatus.RECOVERING in result["statuses_seen"], result
+    # The camera says "recovering" while it is taken over, unless the new runner was running
+    # before the first look (polled every 0.1 s): then there was nothing to see.
+    seen_at_once = result["recovered_s"] == result["takeover_s"] <= 0.5
+    assert CameraStatus.RECOVERING in result["statuses_seen"] or seen_at_once, result
 
 
 def test_worker_killed(stack, world):
