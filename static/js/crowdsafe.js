@@ -82,9 +82,18 @@
     const label = document.getElementById("ws-label");
     if (label) label.textContent = on ? "live" : "offline";
   }
-  document.addEventListener("htmx:wsOpen", () => wsDot(true));
-  document.addEventListener("htmx:wsClose", () => wsDot(false));
-  document.addEventListener("htmx:wsError", () => wsDot(false));
+  // A page may hold two sockets (the alerts everywhere, its camera's figures): it is live only
+  // when every one of them is open, so the dot never says live while one is still connecting.
+  const openSockets = new Set();
+  function wsState() {
+    const wanted = Array.from(document.querySelectorAll("[ws-connect]"));
+    wsDot(wanted.length > 0 && wanted.every((elt) => openSockets.has(elt)));
+  }
+  document.addEventListener("htmx:wsOpen", (evt) => { openSockets.add(evt.target); wsState(); });
+  ["htmx:wsClose", "htmx:wsError"].forEach((name) => document.addEventListener(name, (evt) => {
+    openSockets.delete(evt.target);
+    wsState();
+  }));
 
   // --- toasts: close after 8 s, or by their button ---------------------------------------
   function armToasts() {
