@@ -3,7 +3,11 @@
 - `per_process`: today's default, one worker process per camera (Celery prefork, `-c N`),
   each with its own torch, Ultralytics and model.
 - `shared`: one worker process hosting the N cameras in threads
-  (CROWDSAFE_CAMERAS_PER_PROCESS=N) against one detector that batches their frames.
+  (CROWDSAFE_CAMERAS_PER_PROCESS=N) against one detector that batches their frames; each
+  camera's source decoded in a child process of its own (the default there: a decoder crash
+  costs one camera, cameras/capture.py).
+- `shared_inline` (on request): the same with decoding in the cameras' threads
+  (CROWDSAFE_DECODE_ISOLATION=false), what the isolation costs.
 
 For N in --cameras (default 1 2 4 8): aggregate and per-camera frames per second (frames
 analysed / wall time from the first start to the last finish), p95 frame time (engine to the
@@ -38,7 +42,8 @@ def start_worker(design: str, cameras: int) -> subprocess.Popen:
     from core.redis import get_redis
 
     env = {**os.environ, "CROWDSAFE_RECORDINGS_ENABLED": "false",
-           "CROWDSAFE_CAMERAS_PER_PROCESS": str(cameras if design == "shared" else 1)}
+           "CROWDSAFE_CAMERAS_PER_PROCESS": str(1 if design == "per_process" else cameras),
+           "CROWDSAFE_DECODE_ISOLATION": str(design == "shared").lower()}
     proc = subprocess.Popen(
         [sys.executable, "-m", "crowdsafe.streams_worker", "-c", str(cameras),
          "-n", f"scale-{os.getpid()}-{design}-{cameras}@%h", "--without-heartbeat", "--without-gossip",
@@ -53,9 +58,28 @@ def start_worker(design: str, cameras: int) -> subprocess.Popen:
     return proc
 
 
+def descendants(pid: int) -> list[int]:
+    """A process and all its descendants, whichever of their threads started them."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                todo.extend(map(int, children.read_text().split()))
+            except FileNotFoundError:  # the thread ended meanwhile
+                pass
+    return found
+
+
 def total_rss_mb(proc: subprocess.Popen) -> float:
-    pids = [proc.pid, *map(int, Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split())]
-    return sum(rt.rss_mb(pid) for pid in pids)
+    total = 0.0
+    for pid in descendants(proc.pid):
+        try:
+            total += rt.rss_mb(pid)
+        except (FileNotFoundError, ProcessLookupError):  # ended meanwhile
+            pass
+    return total
 
 
 def run(design: str, cameras: int, clip: Path, warm: Path) -> dict:

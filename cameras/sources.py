@@ -18,6 +18,7 @@ import cv2
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from cameras.capture import ChildCapture, open_video
 from cameras.models import SourceType
 
 ALLOWED_SCHEMES: dict[str, tuple[str, ...]] = {
@@ -159,13 +160,12 @@ def describe_source(source_type: str, source: str) -> str:
     return mask_source(source)
 
 
-def open_capture(resolved: ResolvedSource, timeout_s: float = 8.0) -> cv2.VideoCapture:
-    """Open a source with FFmpeg's open/read time limits (a dead host never blocks for minutes)."""
-    ms = int(max(timeout_s, 0.5) * 1000)
-    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
-    if isinstance(resolved.target, int):
-        return cv2.VideoCapture(resolved.target, cv2.CAP_ANY, params)
-    return cv2.VideoCapture(resolved.target, cv2.CAP_FFMPEG, params)
+def open_capture(resolved: ResolvedSource, timeout_s: float = 8.0, *, isolated: bool = False):
+    """Open a source with FFmpeg's open/read time limits (a dead host never blocks for minutes);
+    `isolated`: decoded in a child process (see cameras/capture.py)."""
+    if isolated:
+        return ChildCapture(resolved.target, timeout_s)
+    return open_video(resolved.target, timeout_s)
 
 
 def _probe(resolved: ResolvedSource, timeout_s: float) -> ConnectionResult:

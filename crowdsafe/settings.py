@@ -232,6 +232,9 @@ CROWDSAFE_RECORDINGS_ENABLED = env.bool("CROWDSAFE_RECORDINGS_ENABLED", default=
 # Cameras one streams worker process hosts (crowdsafe/streams_worker.py): 1 = a process per
 # camera; N > 1 = N cameras in threads of one process, sharing one batching detector.
 CROWDSAFE_CAMERAS_PER_PROCESS = env.int("CROWDSAFE_CAMERAS_PER_PROCESS", default=1)
+# Decode each camera's source in a child process of its own (cameras/capture.py): a decoder
+# crash or hang then costs that camera only. On by default where a process hosts several cameras.
+CROWDSAFE_DECODE_ISOLATION = env.bool("CROWDSAFE_DECODE_ISOLATION", default=CROWDSAFE_CAMERAS_PER_PROCESS > 1)
 CROWDSAFE_RECORDING_MIN_FREE_MB = env.int("CROWDSAFE_RECORDING_MIN_FREE_MB", default=200)
 for _name, _lo, _hi in (
     ("CROWDSAFE_CAMERA_LEASE_TTL_S", 1, 600),

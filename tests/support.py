@@ -213,3 +213,16 @@ def start_web(
         service.stop()
         raise
     return service, base
+
+
+def decoder_children(pid: int) -> list[int]:
+    """Live decoding children (cameras/capture.py) of a process, whichever thread started them."""
+    found = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in children.read_text().split():
+            try:
+                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.append(int(child))
+            except FileNotFoundError:  # gone meanwhile
+                pass
+    return found

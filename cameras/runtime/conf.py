@@ -85,3 +85,9 @@ def recording_min_free_mb() -> float:
 def cameras_per_process() -> int:
     """Cameras one streams worker process hosts, sharing one batching detector."""
     return int(_value("CROWDSAFE_CAMERAS_PER_PROCESS"))
+
+
+def decode_isolated() -> bool:
+    """Decode each source in a child process (cameras/capture.py), so a decoder crash or hang
+    costs one camera, not every camera of a shared process."""
+    return _flag("CROWDSAFE_DECODE_ISOLATION")

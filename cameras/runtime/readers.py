@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import cv2
 import numpy as np
 
+from cameras.capture import DecoderFailed
 from cameras.sources import ResolvedSource, open_capture
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,17 @@ class SourceOpenError(RuntimeError):
 class FileReader:
     """Sequential reading of a video file; `next_frame()` returns None at the end."""
 
-    def __init__(self, resolved: ResolvedSource, target_fps: float, *, pace: bool = False) -> None:
-        self.cap = open_capture(resolved, timeout_s=10)
-        if not self.cap.isOpened():
+    def __init__(
+        self, resolved: ResolvedSource, target_fps: float, *, pace: bool = False, isolated: bool = False
+    ) -> None:
+        self.cap = open_capture(resolved, timeout_s=10, isolated=isolated)
+        try:
+            opened = self.cap.isOpened()
+        except DecoderFailed as exc:
+            self.cap.release()
+            raise SourceOpenError(f"The video file cannot be opened: {exc}") from exc
+        if not opened:
+            self.cap.release()
             raise SourceOpenError("The video file cannot be opened (missing or not a video).")
         fps = float(self.cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.source_fps = fps if 0 < fps < 1000 else 25.0
@@ -124,8 +133,10 @@ class LiveReader:
         watchdog_s: float,
         backoff_initial_s: float,
         backoff_max_s: float,
+        isolated: bool = False,
     ) -> None:
         self.resolved = resolved
+        self.isolated = isolated
         self.open_timeout_s = open_timeout_s
         self.watchdog_s = watchdog_s
         self.backoff_initial_s = backoff_initial_s
@@ -170,6 +181,9 @@ class LiveReader:
         while not self._stop.is_set():
             try:
                 self._read_until_failure()
+            except DecoderFailed as exc:  # crashed or hung in its child: a new one on reconnect
+                log.warning("Reader of %s: %s", self.resolved.source_type, exc)
+                self.detail = str(exc)
             except Exception as exc:  # a broken stream must never kill the runner
                 log.warning("Reader of %s failed: %s", self.resolved.source_type, exc)
                 self.detail = f"Stream error: {exc}"
@@ -182,7 +196,7 @@ class LiveReader:
             self._stop.wait(self.backoff_s)
 
     def _read_until_failure(self) -> None:
-        cap = open_capture(self.resolved, timeout_s=self.open_timeout_s)
+        cap = open_capture(self.resolved, timeout_s=self.open_timeout_s, isolated=self.isolated)
         try:
             if not cap.isOpened():
                 self.detail = "The source cannot be opened (unreachable, refused or not video)."

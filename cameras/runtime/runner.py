@@ -209,7 +209,9 @@ class CameraRunner:
 
     def _open(self, resolved: ResolvedSource, camera: Camera) -> Iterator:
         if not resolved.is_live:
-            self.reader = FileReader(resolved, camera.target_fps, pace=conf.pace_files())
+            self.reader = FileReader(
+                resolved, camera.target_fps, pace=conf.pace_files(), isolated=conf.decode_isolated()
+            )
             return file_frames(self.reader)
         self.reader = LiveReader(
             resolved,
@@ -217,6 +219,7 @@ class CameraRunner:
             watchdog_s=conf.watchdog_s(),
             backoff_initial_s=conf.reconnect_initial_s(),
             backoff_max_s=conf.reconnect_max_s(),
+            isolated=conf.decode_isolated(),
         ).start()
         return live_frames(self.reader, camera.target_fps)
 
