@@ -23,6 +23,7 @@ BENCH_REDIS_URL). Prints the figures and writes benchmarks/results/scale.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -65,20 +66,16 @@ def descendants(pid: int) -> list[int]:
         current = todo.pop()
         found.append(current)
         for children in Path(f"/proc/{current}/task").glob("*/children"):
-            try:
+            with contextlib.suppress(FileNotFoundError):  # the thread ended meanwhile
                 todo.extend(map(int, children.read_text().split()))
-            except FileNotFoundError:  # the thread ended meanwhile
-                pass
     return found
 
 
 def total_rss_mb(proc: subprocess.Popen) -> float:
     total = 0.0
     for pid in descendants(proc.pid):
-        try:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # ended meanwhile
             total += rt.rss_mb(pid)
-        except (FileNotFoundError, ProcessLookupError):  # ended meanwhile
-            pass
     return total
 
 

@@ -13,15 +13,27 @@ Django-free (the child imports only this module, OpenCV and NumPy).
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
 import signal
+import socket
+import subprocess
+import sys
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import cv2
 
 # Answers carry frames; anything slower than the source's own time limit plus this is a hang.
 HANG_MARGIN_S = 10.0
+
+
+# The child's program: this module from this checkout (not the working directory's).
+CHILD = (
+    f"import sys; sys.path[0] = {str(Path(__file__).resolve().parents[1])!r}; "
+    "from multiprocessing.connection import Connection; from cameras.capture import _serve; "
+    "_serve(Connection(int(sys.argv[1])))"
+)
 
 
 class DecoderFailed(RuntimeError):
@@ -37,15 +49,16 @@ def open_video(target: int | str, timeout_s: float) -> cv2.VideoCapture:
     return cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
 
 
-def _serve(conn: Connection, target: int | str, timeout_s: float) -> None:
-    """The child: one VideoCapture, driven call by call until "release" or a closed pipe."""
+def _serve(conn: Connection) -> None:
+    """The child: one VideoCapture, driven call by call until "release" or a closed socket."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C goes to the worker, which releases us
+    target, timeout_s = conn.recv()  # by the socket, never argv: a URL may carry a password
     cap = open_video(target, timeout_s)
     try:
         while True:
             try:
                 op, args = conn.recv()
-            except EOFError:
+            except EOFError:  # the camera's process is gone
                 return
             if op == "release":
                 conn.send(("ok", None))
@@ -59,23 +72,29 @@ def _serve(conn: Connection, target: int | str, timeout_s: float) -> None:
 
 
 class ChildCapture:
-    """The subset of cv2.VideoCapture the readers use, served by a child process."""
+    """The subset of cv2.VideoCapture the readers use, served by a child process.
+
+    A plain subprocess running `_serve`, not multiprocessing: Celery's prefork children are
+    daemonic and may not start multiprocessing children, and nothing is forked from a process
+    that holds threads.
+    """
 
     CALLS = frozenset({"isOpened", "get", "set", "grab", "retrieve", "read"})
 
     def __init__(self, target: int | str, timeout_s: float) -> None:
         self.timeout_s = timeout_s
-        context = multiprocessing.get_context("spawn")  # never fork a process holding threads
-        self._conn, child_conn = context.Pipe()
-        self.process = context.Process(
-            target=_serve, args=(child_conn, target, timeout_s), daemon=True, name="decoder"
-        )
-        self.process.start()
-        child_conn.close()
+        ours, theirs = socket.socketpair()
+        with theirs:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", CHILD, str(theirs.fileno())], pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+            )
+        self._conn = Connection(ours.detach())
         self.failure: str | None = None
+        self._conn.send((target, timeout_s))
 
     @property
-    def pid(self) -> int | None:
+    def pid(self) -> int:
         return self.process.pid
 
     def _call(self, op: str, *args: Any) -> Any:
@@ -90,8 +109,9 @@ class ChildCapture:
                 self._fail(f"the decoder hung (no answer in {limit:g} s) and was stopped")
             status, value = self._conn.recv()
         except (EOFError, OSError):
-            self.process.join(2)
-            self._fail(f"the decoder crashed ({_exit_reason(self.process.exitcode)})")
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(2)
+            self._fail(f"the decoder crashed ({_exit_reason(self.process.returncode)})")
         if status == "error":
             raise DecoderFailed(f"decoder error: {value}")
         return value
@@ -106,18 +126,17 @@ class ChildCapture:
         raise AttributeError(name)
 
     def release(self) -> None:
-        if self.failure is None and self.process.is_alive():
-            try:
+        if self.failure is None and self.process.poll() is None:
+            with contextlib.suppress(EOFError, OSError):
                 self._conn.send(("release", ()))
                 if self._conn.poll(5):
                     self._conn.recv()
-            except (EOFError, OSError):
-                pass
-        self.process.join(5)
-        if self.process.is_alive():
+        self._conn.close()  # a child still reading sees the end of its socket and leaves
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.join(5)
-        self._conn.close()
+            self.process.wait(5)
 
 
 def _exit_reason(code: int | None) -> str:
@@ -129,3 +148,4 @@ def _exit_reason(code: int | None) -> str:
         except ValueError:
             return f"signal {-code}"
     return f"exit code {code}"
+

@@ -221,7 +221,7 @@ def decoder_children(pid: int) -> list[int]:
     for children in Path(f"/proc/{pid}/task").glob("*/children"):
         for child in children.read_text().split():
             try:
-                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                if b"cameras.capture" in Path(f"/proc/{child}/cmdline").read_bytes():
                     found.append(int(child))
             except FileNotFoundError:  # gone meanwhile
                 pass
