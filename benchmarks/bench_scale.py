@@ -71,12 +71,21 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def total_rss_mb(proc: subprocess.Popen) -> float:
-    total = 0.0
+def pss_mb(pid: int) -> float:
+    """Proportional set size: shared pages (libraries every decoder maps) counted once in all."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def total_mb(proc: subprocess.Popen) -> tuple[float, float]:
+    """Resident and proportional memory of the worker and all its descendants."""
+    rss = pss = 0.0
     for pid in descendants(proc.pid):
         with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # ended meanwhile
-            total += rt.rss_mb(pid)
-    return total
+            rss, pss = rss + rt.rss_mb(pid), pss + pss_mb(pid)
+    return rss, pss
 
 
 def run(design: str, cameras: int, clip: Path, warm: Path) -> dict:
@@ -98,13 +107,14 @@ def run(design: str, cameras: int, clip: Path, warm: Path) -> dict:
             return made
 
         rt.wait_all(start_all(warm, "warm"), 600)  # every process has its model loaded
-        idle_mb = total_rss_mb(proc)
+        idle_mb, _ = total_mb(proc)
         started = time.perf_counter()
         cams = start_all(clip, "run")
-        peak_mb = idle_mb
+        peak_mb, peak_pss = idle_mb, 0.0
         deadline = time.time() + 1800
         while time.time() < deadline:
-            peak_mb = max(peak_mb, total_rss_mb(proc))
+            rss, pss = total_mb(proc)
+            peak_mb, peak_pss = max(peak_mb, rss), max(peak_pss, pss)
             states = Camera.objects.filter(pk__in=[c.pk for c in cams]).values_list("status", flat=True)
             if all(s in (CameraStatus.FINISHED, CameraStatus.ERROR) for s in states):
                 break
@@ -127,6 +137,7 @@ def run(design: str, cameras: int, clip: Path, warm: Path) -> dict:
             "p95_frame_ms": max(c["p95_ms"] for c in per_camera),
             "rss_idle_mb": round(idle_mb),
             "rss_peak_mb": round(peak_mb),
+            "pss_peak_mb": round(peak_pss),
             "wall_seconds": round(wall, 1),
         }
     finally:
@@ -155,14 +166,17 @@ def main() -> None:
             results.append(r)
             print(f"{design:12s} {n:3d} cameras: {r['aggregate_fps']:7.2f} fps in all, per camera "
                   f"{min(r['per_camera_fps']):.2f}-{max(r['per_camera_fps']):.2f}, p95 frame "
-                  f"{r['p95_frame_ms']} ms, memory {r['rss_idle_mb']} MB idle / {r['rss_peak_mb']} MB peak",
+                  f"{r['p95_frame_ms']} ms, memory {r['rss_idle_mb']} MB idle / {r['rss_peak_mb']} MB peak "
+                  f"(proportional {r['pss_peak_mb']} MB)",
                   flush=True)
     for design in args.designs:
         rows = [r for r in results if r["design"] == design]
         if len(rows) > 1:
             first, last = rows[0], rows[-1]
-            per_extra = (last["rss_peak_mb"] - first["rss_peak_mb"]) / (last["cameras"] - first["cameras"])
-            print(f"{design}: each camera past the first adds {per_extra:.0f} MB")
+            extra = last["cameras"] - first["cameras"]
+            rss = (last["rss_peak_mb"] - first["rss_peak_mb"]) / extra
+            pss = (last["pss_peak_mb"] - first["pss_peak_mb"]) / extra
+            print(f"{design}: each camera past the first adds {rss:.0f} MB resident, {pss:.0f} MB PSS")
     out = REPO / "benchmarks" / "results" / "scale.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"machine": {"cpus": os.cpu_count(), "clip_seconds": args.seconds},
