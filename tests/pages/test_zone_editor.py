@@ -199,3 +199,9 @@ def test_exclusion_areas_reach_a_running_engine_at_the_next_check(camera):
     watcher.refresh(Camera.objects.prefetch_related("zones", "lines", "exclusions").get(pk=camera.pk))
     assert engine.analyse((boxes, np.array([1]), None), 0.1, (640, 480)).count == 0
     assert engine.geometry.exclusions == [ExclusionSpec(area.pk, "Mannequin", [tuple(p) for p in polygon])]
+
+
+def test_the_camera_api_lists_its_exclusion_areas(client_as, users, camera):
+    area = ExclusionArea.objects.create(camera=camera, name="Screen", polygon=SQUARE)
+    body = client_as(users["viewer"]).get(f"/api/cameras/{camera.pk}/").json()
+    assert body["exclusions"] == [{"id": area.pk, "name": "Screen", "polygon": SQUARE}]
