@@ -35,7 +35,8 @@ class CameraSerializer(serializers.ModelSerializer):
     zones = ZoneBriefSerializer(many=True, read_only=True)
     exclusions = ExclusionBriefSerializer(
         many=True, read_only=True,
-        help_text="Areas (normalised polygons) whose detections the engine ignores; edited on the zones page.",
+        help_text="Areas (normalised polygons) whose detections the engine ignores; edited on the "
+        "zones page.",
     )
     status_label = serializers.CharField(
         source="get_status_display", read_only=True,

@@ -55,7 +55,8 @@ def _counts_as_in(arrow, line: CountingLine) -> bool:
     tail = np.array([float(v) for v in arrow.get_attribute("data-tail").split(",")])
     tip = np.array([float(v) for v in arrow.get_attribute("data-tip").split(",")])
     size = (1000, 1000)
-    counter = LineCounter([LineSpec(1, line.name, tuple(line.points[0]), tuple(line.points[1]), line.in_side)])
+    (x1, y1), (x2, y2) = line.points
+    counter = LineCounter([LineSpec(1, line.name, (x1, y1), (x2, y2), line.in_side)])
     start, end = (tail - 3 * (tip - tail)) * 1000, (tail + 3 * (tip - tail)) * 1000
     _, side = counter.update(start.reshape(1, 2), np.zeros((1, 1), np.int8), size)
     results, _ = counter.update(end.reshape(1, 2), side, size)
