@@ -355,6 +355,7 @@ class CrowdEngine:
             risk_history=trends.risk_history,
             zone_polygons_px=places.zone_polygons_px,
             line_points_px=places.line_points_px,
+            line_arrows_px=places.line_arrows_px,
         )
         timings["analytics"] = (time.perf_counter() - ta) * 1e3
         timings["total"] = sum(v for k, v in timings.items() if k in ("detect_track", "analytics"))
