@@ -190,6 +190,7 @@
 
     svg.addEventListener("pointerdown", (evt) => {
       const h = evt.target.closest?.(".handle");
+      pressedHandle = false; // a drag that ended outside the picture left no click to eat
       if (!h || evt.button !== 0) return;
       evt.preventDefault();
       const kind = h.dataset.kind, index = Number(h.dataset.index);
