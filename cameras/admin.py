@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from cameras.models import Camera, CountingLine, Recording, Zone
+from cameras.models import Camera, CountingLine, ExclusionArea, Recording, Zone
 from cameras.services import delete_camera, delete_camera_part, save_camera_part, start_camera, stop_camera
 from cameras.sources import mask_source, validate_source
 from core import audit
@@ -23,6 +23,12 @@ class CountingLineInline(admin.TabularInline):
     model = CountingLine
     extra = 0
     fields = ("name", "points", "in_side")
+
+
+class ExclusionAreaInline(admin.TabularInline):
+    model = ExclusionArea
+    extra = 0
+    fields = ("name", "polygon")
 
 
 class CameraAdminForm(forms.ModelForm):
@@ -57,7 +63,7 @@ class CameraAdmin(admin.ModelAdmin):
     search_fields = ("name", "location")
     readonly_fields = ("status", "status_detail", "last_seen_at", "homography", "reprojection_error_m",
                        "created_at", "updated_at")
-    inlines = [ZoneInline, CountingLineInline]
+    inlines = [ZoneInline, CountingLineInline, ExclusionAreaInline]
     actions = ["start_cameras", "stop_cameras"]
 
     @admin.display(description="source")

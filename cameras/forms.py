@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 
-from cameras.models import Camera, CountingLine, SourceType, Zone
+from cameras.models import Camera, CountingLine, ExclusionArea, SourceType, Zone
 from cameras.sources import mask_source
 
 CAMERA_FIELDS = (
@@ -81,11 +81,15 @@ def _json_points(value: str, what: str) -> list:
 
 
 class _CameraPartForm(forms.ModelForm):
-    """A zone or line of one camera (the camera is fixed by the page, not a form field)."""
+    """A zone, line or exclusion area of one camera (the camera is fixed by the page, not a
+    form field). Editing a saved one shows its points as JSON, as the drawing script reads them."""
 
     def __init__(self, *args: Any, camera: Camera, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.instance.camera = camera
+        for name in ("polygon", "points"):
+            if self.instance.pk and name in self.fields:
+                self.initial[name] = json.dumps(getattr(self.instance, name))
 
     def validate_unique(self) -> None:
         # camera is not a form field, so ModelForm would skip the (camera, name) constraint.
@@ -97,19 +101,29 @@ class _CameraPartForm(forms.ModelForm):
             self._update_errors(exc)
 
 
-class ZoneForm(_CameraPartForm):
+class _PolygonPartForm(_CameraPartForm):
+    """A zone or an exclusion area: a named polygon."""
+
     polygon = forms.CharField(
         label="Polygon points (normalised [x, y] list)",
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Click on the frame to add points, or type them: [[0.1, 0.2], [0.5, 0.2], [0.4, 0.8]].",
     )
 
+    def clean_polygon(self) -> list:
+        return _json_points(self.cleaned_data["polygon"], "Polygon")
+
+
+class ZoneForm(_PolygonPartForm):
     class Meta:
         model = Zone
         fields = ("name", "polygon", "area_m2", "capacity", "density_warning", "density_critical")
 
-    def clean_polygon(self) -> list:
-        return _json_points(self.cleaned_data["polygon"], "Polygon")
+
+class ExclusionForm(_PolygonPartForm):
+    class Meta:
+        model = ExclusionArea
+        fields = ("name", "polygon")
 
 
 class LineForm(_CameraPartForm):

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 FRAME_TTL_S = 10
 METRICS_TTL_S = 15
 HEATMAP_WANTED_TTL_S = 5  # an MJPEG viewer with ?heatmap=1 refreshes this while it watches
+RAW_WANTED_TTL_S = 10  # the zone editor's wish for an unannotated still, taken by the runner
+RAW_STILL_TTL_S = 60
 
 
 def frame_key(camera_id: int) -> str:
@@ -33,6 +35,14 @@ def metrics_key(camera_id: int) -> str:
 
 def heatmap_wanted_key(camera_id: int) -> str:
     return redis_key("camera", camera_id, "heatmap-wanted")
+
+
+def raw_wanted_key(camera_id: int) -> str:
+    return redis_key("camera", camera_id, "raw-wanted")
+
+
+def raw_still_key(camera_id: int) -> str:
+    return redis_key("camera", camera_id, "raw-still")
 
 
 # --- written by the runner ------------------------------------------------------------
@@ -54,11 +64,20 @@ def store_metrics(camera_id: int, data: dict) -> None:
 
 
 def clear_live_state(camera_id: int) -> None:
-    get_redis().delete(frame_key(camera_id), metrics_key(camera_id))
+    get_redis().delete(frame_key(camera_id), metrics_key(camera_id), raw_still_key(camera_id))
 
 
 def heatmap_wanted(camera_id: int) -> bool:
     return get_redis().exists(heatmap_wanted_key(camera_id)) == 1
+
+
+def take_raw_wish(camera_id: int) -> bool:
+    """True once per wish for an unannotated still (the wish is consumed: one encode each)."""
+    return get_redis().delete(raw_wanted_key(camera_id)) == 1
+
+
+def store_raw_still(camera_id: int, jpeg: bytes) -> None:
+    get_redis().set(raw_still_key(camera_id), jpeg, ex=RAW_STILL_TTL_S)
 
 
 def push_camera_update(camera_id: int, data: dict, summary: dict) -> None:
@@ -95,6 +114,18 @@ def get_latest_jpeg(camera_id: int, *, heatmap: bool = False) -> bytes | None:
         warn_throttled(log, "live-read", "Live frame unavailable (Redis): %s", exc)
         return None
     return data[0] or (data[1] if heatmap else None)
+
+
+def wish_raw_still(camera_id: int) -> None:
+    """Ask the camera's runner for an unannotated still (the zone editor draws on it)."""
+    pipe = get_redis().pipeline(transaction=True)
+    pipe.delete(raw_still_key(camera_id))  # the answer must be newer than the wish
+    pipe.set(raw_wanted_key(camera_id), 1, ex=RAW_WANTED_TTL_S)
+    pipe.execute()
+
+
+def get_raw_still(camera_id: int) -> bytes | None:
+    return get_redis().get(raw_still_key(camera_id))
 
 
 def get_latest_frame(camera_id: int, *, heatmap: bool = False) -> tuple[int, bytes] | None:

@@ -215,6 +215,24 @@ class CountingLine(models.Model):
         return f"{self.camera} / {self.name}"
 
 
+class ExclusionArea(models.Model):
+    """A polygon of the image where detections are ignored (a poster, a screen, a mannequin):
+    the engine drops a detection whose foot point falls inside, before tracking and counting."""
+
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="exclusions")
+    name = models.CharField(max_length=100)
+    polygon = models.JSONField(validators=[validate_polygon], help_text="[[x, y], ...] normalised 0..1")
+
+    class Meta:
+        ordering = ["camera", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["camera", "name"], name="exclusion_unique_name_per_camera")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.camera} / {self.name}"
+
+
 class RecordingKind(models.TextChoices):
     UPLOAD = "upload", "Uploaded video"
     ANALYSED = "analysed", "Analysed (annotated) video"

@@ -18,7 +18,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from cameras import live
-from cameras.models import Camera, CameraStatus, CountingLine, DesiredState, SourceType, Zone
+from cameras.models import (
+    Camera,
+    CameraStatus,
+    CountingLine,
+    DesiredState,
+    ExclusionArea,
+    SourceType,
+    Zone,
+)
 from cameras.recordings import delete_recording
 from cameras.runtime import capacity, conf, leases, progress
 from cameras.sources import ConnectionResult, resolve_source, validate_source
@@ -184,12 +192,18 @@ def _stop(camera: Camera) -> None:
 _PART_ACTIONS = {
     Zone: (audit.Action.ZONE_CREATE, audit.Action.ZONE_UPDATE, audit.Action.ZONE_DELETE),
     CountingLine: (audit.Action.LINE_CREATE, audit.Action.LINE_UPDATE, audit.Action.LINE_DELETE),
+    ExclusionArea: (
+        audit.Action.EXCLUSION_CREATE, audit.Action.EXCLUSION_UPDATE, audit.Action.EXCLUSION_DELETE
+    ),
 }
+
+CameraPart = Zone | CountingLine | ExclusionArea
 
 
 @transaction.atomic
-def save_camera_part(part: Zone | CountingLine, *, user=None, fields=()) -> Zone | CountingLine:
-    """Save a validated zone or counting line (new or changed); `fields` names what changed."""
+def save_camera_part(part: CameraPart, *, user=None, fields=()) -> CameraPart:
+    """Save a validated zone, counting line or exclusion area (new or changed); `fields` names
+    what changed. A running camera picks it up at its next configuration check (seconds)."""
     create, update, _ = _PART_ACTIONS[type(part)]
     adding = part._state.adding
     part.save()
@@ -201,7 +215,7 @@ def save_camera_part(part: Zone | CountingLine, *, user=None, fields=()) -> Zone
 
 
 @transaction.atomic
-def delete_camera_part(part: Zone | CountingLine, *, user=None) -> None:
+def delete_camera_part(part: CameraPart, *, user=None) -> None:
     audit.record(_PART_ACTIONS[type(part)][2], actor=user, obj=part, camera_id=part.camera_id)
     part.delete()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from django.core.exceptions import ValidationError
+from shapely.geometry import Polygon
 
 
 def _as_points(value, what: str) -> list[tuple[float, float]]:
@@ -46,13 +47,18 @@ def _polygon_area(points: list[tuple[float, float]]) -> float:
 
 
 def validate_polygon(value) -> None:
-    """A zone polygon: 3 to 100 normalised points enclosing a non-zero area."""
+    """A zone or exclusion polygon: 3 to 100 normalised points enclosing a non-zero area,
+    edges not crossing (a bow tie has no meaningful inside, nor area)."""
     validate_normalised_points(value)
     points = _as_points(value, "Polygon")
     if not 3 <= len(points) <= 100:
-        raise ValidationError("A zone polygon needs between 3 and 100 points.")
+        raise ValidationError("A polygon needs between 3 and 100 points.")
     if _polygon_area(points) < 1e-4:
-        raise ValidationError("The zone polygon encloses no area.")
+        raise ValidationError("The polygon encloses no area.")
+    if not Polygon(points).is_valid:
+        raise ValidationError(
+            "The polygon's edges cross or touch each other: place its points in order around the area."
+        )
 
 
 def validate_line_points(value) -> None:

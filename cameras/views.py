@@ -13,11 +13,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import cv2
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import models, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,6 +28,7 @@ from accounts.roles import Role, has_role
 from cameras.forms import (
     CalibrationForm,
     CameraForm,
+    ExclusionForm,
     LineForm,
     RecordingFilterForm,
     TestConnectionForm,
@@ -35,7 +36,7 @@ from cameras.forms import (
     ZoneForm,
 )
 from cameras.live import get_latest_jpeg, get_live_metrics
-from cameras.models import Camera, CountingLine, Recording, SourceType, Zone
+from cameras.models import Camera, CountingLine, ExclusionArea, Recording, Zone
 from cameras.recordings import delete_recording
 from cameras.runtime.capacity import stream_capacity
 from cameras.services import (
@@ -50,7 +51,8 @@ from cameras.services import (
     test_connection,
     update_camera,
 )
-from cameras.sources import describe_source, mask_source, resolve_upload_path
+from cameras.sources import describe_source, mask_source
+from cameras.stills import first_frame_jpeg, raw_still
 from cameras.uploads import LIVE_SOURCE_ADMIN_ONLY, may_replace_source
 from core.inputs import parse_id
 from core.media import file_response
@@ -269,41 +271,66 @@ def camera_frame(request: HttpRequest, camera_id: int) -> HttpResponse:
     """A still JPEG of the camera: the latest live frame, else the first frame of its file."""
 
     camera = get_object_or_404(Camera, pk=camera_id)
-    jpeg = get_latest_jpeg(camera.pk)
-    if jpeg is None and camera.source_type == SourceType.FILE and camera.source:
-        jpeg = _first_frame_jpeg(camera)
+    jpeg = get_latest_jpeg(camera.pk) or first_frame_jpeg(camera)
     if jpeg is None:
         raise Http404("No frame is available: start the camera or upload a video.")
+    return _jpeg_response(jpeg)
+
+
+@require_GET
+@role_required(Role.ADMIN)
+def camera_raw_still(request: HttpRequest, camera_id: int) -> HttpResponse:
+    """The unannotated still the zone editor draws on (see cameras.stills); 204 when there is
+    none (a stopped live camera): the editor says so and still lets points be typed or drawn."""
+
+    camera = get_object_or_404(Camera, pk=camera_id)
+    jpeg = raw_still(camera)
+    if jpeg is None:
+        return HttpResponse(status=204)
+    return _jpeg_response(jpeg)
+
+
+def _jpeg_response(jpeg: bytes) -> HttpResponse:
     response = HttpResponse(jpeg, content_type="image/jpeg")
     response["Cache-Control"] = "no-store"
     return response
 
 
-def _first_frame_jpeg(camera: Camera) -> bytes | None:
-    try:
-        path = resolve_upload_path(camera.source)
-    except ValidationError:
-        return None
-    cap = cv2.VideoCapture(str(path))
-    try:
-        ok, frame = cap.read()
-    finally:
-        cap.release()
-    if not ok or frame is None:
-        return None
-    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
-    return buf.tobytes() if ok else None
+# --- zones, counting lines, exclusion areas, calibration -----------------------------------
+
+# What the editor edits: the kind (the form's prefix and POST action) → model, form, label.
+PART_KINDS: dict[str, tuple[type[models.Model], type[forms.ModelForm], str]] = {
+    "zone": (Zone, ZoneForm, "Zone"),
+    "line": (CountingLine, LineForm, "Line"),
+    "exclusion": (ExclusionArea, ExclusionForm, "Exclusion area"),
+}
 
 
-# --- zones, counting lines, calibration ----------------------------------------------------
-
-
-def geometry(camera: Camera) -> dict[str, Any]:
+def geometry(camera: Camera, editing: dict[str, int]) -> dict[str, Any]:
+    """What the drawing script shows; the part being edited is the draft, not drawn twice."""
     return {
-        "zones": [{"id": z.pk, "name": z.name, "polygon": z.polygon} for z in camera.zones.all()],
-        "lines": [{"id": ln.pk, "name": ln.name, "points": ln.points} for ln in camera.lines.all()],
+        "zones": [{"id": z.pk, "name": z.name, "polygon": z.polygon} for z in camera.zones.all()
+                  if editing.get("zone") != z.pk],
+        "lines": [{"id": ln.pk, "name": ln.name, "points": ln.points, "in_side": ln.in_side}
+                  for ln in camera.lines.all() if editing.get("line") != ln.pk],
+        "exclusions": [{"id": e.pk, "name": e.name, "polygon": e.polygon} for e in camera.exclusions.all()
+                       if editing.get("exclusion") != e.pk],
         "calibration": camera.calibration_image_points or [],
     }
+
+
+def _part_forms(request: HttpRequest, camera: Camera, action: str) -> dict[str, forms.ModelForm]:
+    """One form per kind: bound to the POST of its action; a saved part when one is edited
+    (`?zone=<id>` on GET, the hidden `id` on POST)."""
+    out = {}
+    for kind, (model, form_class, _) in PART_KINDS.items():
+        raw_id = request.POST.get("id") if action == kind else request.GET.get(kind) if not action else None
+        instance = None
+        if raw_id:
+            instance = get_object_or_404(model, camera=camera, pk=parse_id(raw_id) or 0)
+        data = request.POST if action == kind else None
+        out[kind] = form_class(data, camera=camera, prefix=kind, instance=instance)
+    return out
 
 
 @require_http_methods(["GET", "POST"])
@@ -311,8 +338,7 @@ def geometry(camera: Camera) -> dict[str, Any]:
 def camera_zones(request: HttpRequest, camera_id: int) -> HttpResponse:
     camera = get_object_or_404(Camera, pk=camera_id)
     action = request.POST.get("action", "") if request.method == "POST" else ""
-    zone_form = ZoneForm(request.POST if action == "zone" else None, camera=camera, prefix="zone")
-    line_form = LineForm(request.POST if action == "line" else None, camera=camera, prefix="line")
+    part_forms = _part_forms(request, camera, action)
     calibration_form = CalibrationForm(
         request.POST if action == "calibration" else None,
         prefix="calibration",
@@ -323,28 +349,31 @@ def camera_zones(request: HttpRequest, camera_id: int) -> HttpResponse:
     )
     status = 200
     if action:
-        done = _apply_geometry_action(request, camera, action, zone_form, line_form, calibration_form)
+        done = _apply_geometry_action(request, camera, action, part_forms, calibration_form)
         if done:
             return redirect("camera_zones", camera_id=camera.pk)
         status = 400
+    editing = {kind: form.instance.pk for kind, form in part_forms.items() if form.instance.pk}
     context = {
         "camera": camera,
-        "zone_form": zone_form,
-        "line_form": line_form,
+        "zone_form": part_forms["zone"],
+        "line_form": part_forms["line"],
+        "exclusion_form": part_forms["exclusion"],
         "calibration_form": calibration_form,
-        "geometry": geometry(camera),
+        "geometry": geometry(camera, editing),
         "zones": list(camera.zones.all()),
         "lines": list(camera.lines.all()),
+        "exclusions": list(camera.exclusions.all()),
     }
     return render_page(request, "pages/camera_zones.html", "cameras", context, status=status)
 
 
-def _apply_geometry_action(request, camera, action, zone_form, line_form, calibration_form) -> bool:
-    if action in ("zone", "line"):
-        form = zone_form if action == "zone" else line_form
+def _apply_geometry_action(request, camera, action, part_forms, calibration_form) -> bool:
+    if action in PART_KINDS:
+        form = part_forms[action]
         if form.is_valid():
             save_camera_part(form.save(commit=False), user=request.user, fields=form.changed_data)
-            messages.success(request, f"{action.title()} “{form.instance.name}” saved.")
+            messages.success(request, f"{PART_KINDS[action][2]} “{form.instance.name}” saved.")
             return True
         return False
     if action == "calibration":
@@ -363,11 +392,12 @@ def _apply_geometry_action(request, camera, action, zone_form, line_form, calibr
             messages.success(request, f"Calibration saved; reprojection error {shown}.")
             return True
         return False
-    if action in ("delete_zone", "delete_line"):
-        model = Zone if action == "delete_zone" else CountingLine
-        obj = model.objects.filter(camera=camera, pk=request.POST.get("id") or 0).first()
+    kind = action.removeprefix("delete_")
+    if action.startswith("delete_") and kind in PART_KINDS:
+        model = PART_KINDS[kind][0]
+        obj = model.objects.filter(camera=camera, pk=parse_id(request.POST.get("id")) or 0).first()
         if obj is None:
-            messages.error(request, "That zone or line no longer exists.")
+            messages.error(request, "That zone, line or exclusion area no longer exists.")
             return False
         delete_camera_part(obj, user=request.user)
         messages.success(request, f"“{obj.name}” deleted.")

@@ -36,6 +36,9 @@ class Action(models.TextChoices):
     LINE_CREATE = "line.create", "Counting line created"
     LINE_UPDATE = "line.update", "Counting line changed"
     LINE_DELETE = "line.delete", "Counting line deleted"
+    EXCLUSION_CREATE = "exclusion.create", "Exclusion area created"
+    EXCLUSION_UPDATE = "exclusion.update", "Exclusion area changed"
+    EXCLUSION_DELETE = "exclusion.delete", "Exclusion area deleted"
     SETTINGS_UPDATE = "settings.update", "Settings changed"
     ALERT_ACKNOWLEDGE = "alert.acknowledge", "Alert acknowledged"
     ALERT_RESOLVE = "alert.resolve", "Alert resolved"
@@ -49,9 +52,9 @@ class Action(models.TextChoices):
 
 
 def kind_of(action: str) -> str:
-    """The group an action is filtered under: its prefix ("line" goes with "zone")."""
+    """The group an action is filtered under: its prefix ("line" and "exclusion" go with "zone")."""
     prefix = action.split(".", 1)[0]
-    return Kind.ZONE if prefix == "line" else Kind(prefix)
+    return Kind.ZONE if prefix in ("line", "exclusion") else Kind(prefix)
 
 
 def actions_of(kind: str) -> list[str]:

@@ -38,6 +38,7 @@ urlpatterns = [
     path("cameras/<int:camera_id>/stop/", camera_views.camera_stop, name="camera_stop"),
     path("cameras/<int:camera_id>/test/", camera_views.camera_test_saved, name="camera_test"),
     path("cameras/<int:camera_id>/frame.jpg", camera_views.camera_frame, name="camera_frame"),
+    path("cameras/<int:camera_id>/still.jpg", camera_views.camera_raw_still, name="camera_raw_still"),
     path("cameras/<int:camera_id>/zones/", camera_views.camera_zones, name="camera_zones"),
     # recordings
     path("recordings/", camera_views.recording_list, name="recordings"),

@@ -4,7 +4,14 @@ Plain Python on numpy, OpenCV, scikit-learn and Ultralytics; it never imports Dj
 """
 
 from .batching import BatchingDetector
-from .config import CameraGeometry, DetectorConfig, EngineConfig, LineSpec, ZoneSpec
+from .config import (
+    CameraGeometry,
+    DetectorConfig,
+    EngineConfig,
+    ExclusionSpec,
+    LineSpec,
+    ZoneSpec,
+)
 from .detector import Detections, Detector, ModelLoadError, get_detector, load_detector
 from .engine import CrowdEngine
 from .geometry import Calibration, CalibrationError, compute_homography
@@ -36,6 +43,7 @@ __all__ = [
     "Detector",
     "DetectorConfig",
     "EngineConfig",
+    "ExclusionSpec",
     "FrameResult",
     "LineResult",
     "LineSpec",

@@ -149,6 +149,21 @@ class LineSpec:
 
 
 @dataclass(frozen=True)
+class ExclusionSpec:
+    """An area of the image whose detections are ignored (a poster, a screen, a mannequin).
+
+    A detection is dropped when its foot point (bottom centre of the box, the point zones
+    use) falls inside: a printed figure stands on its poster, while a real person walking in
+    front of it has their feet on the floor below, outside a mask drawn over the poster.
+    Coordinates are normalised image coordinates (0..1).
+    """
+
+    id: int | str
+    name: str
+    polygon: tuple[Point, ...] | list[Point]
+
+
+@dataclass(frozen=True)
 class CameraGeometry:
     """What the engine knows about one camera's ground plane.
 
@@ -163,3 +178,5 @@ class CameraGeometry:
     calibration_image_size: tuple[int, int] | None = None  # (w, h) when image points are px
     zones: list[ZoneSpec] = field(default_factory=list)
     lines: list[LineSpec] = field(default_factory=list)
+    # Detections with their foot point in one of these are dropped before tracking.
+    exclusions: list[ExclusionSpec] = field(default_factory=list)

@@ -121,6 +121,18 @@ class LineCounter:
     def segments_px(self, frame_size: tuple[int, int]) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(s.p1, s.p2) for s in self._prepared(frame_size)]
 
+    def in_arrows_px(
+        self, frame_size: tuple[int, int], length_px: float
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per line, (middle, tip) of an arrow pointing to its "in" side: walking that way
+        through the line counts as in (the left normal of p1→p2 is (dy, -dx), y down)."""
+        arrows = []
+        for s in self._prepared(frame_size):
+            mid = (s.p1 + s.p2) / 2
+            normal = np.array([s.d[1], -s.d[0]]) / max(s.length, 1e-9) * s.in_code
+            arrows.append((mid, mid + normal * length_px))
+        return arrows
+
     def _prepared(self, frame_size: tuple[int, int]) -> list[_Segment]:
         """The lines in pixels, worked out once per frame size."""
         if frame_size != self._size:

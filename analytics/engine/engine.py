@@ -95,7 +95,9 @@ class CrowdEngine:
         self._tracker: PersonTracker | None = None
         self._reid_logged = False
         self._imgsz_logged = False
-        self._people = PeopleDetector(detector, self._config) if detector is not None else None
+        self._people = (
+            PeopleDetector(detector, self._config, self._setup.exclusions) if detector is not None else None
+        )
         self._view = ViewMeter(blur_min=self._config.quality_blur_min, dark_max=self._config.quality_dark_max)
         self._last_good: FrameResult | None = None
         self.reset()
@@ -155,6 +157,8 @@ class CrowdEngine:
             self._setup = Setup.build(self._config, self._geometry)
             for stage in self._stages:
                 stage.reconfigure(self._setup)
+            if self._people is not None:
+                self._people.exclusions = self._setup.exclusions
 
     def _new_tracker(self) -> PersonTracker | None:
         if self.detector is None:
@@ -296,7 +300,8 @@ class CrowdEngine:
                 [-1 if b.track_id is None else b.track_id for b in tracks], dtype=np.int64
             )
             conf = np.array([b.confidence for b in tracks], dtype=np.float64)
-        return self._analyse(xyxy, conf, ids, float(timestamp_s), frame_size, {})
+        keep = self._setup.exclusions.keep(xyxy, frame_size)  # as process() does before tracking
+        return self._analyse(xyxy[keep], conf[keep], ids[keep], float(timestamp_s), frame_size, {})
 
     def render(
         self, frame_bgr: np.ndarray, result: FrameResult, options: RenderOptions | None = None
@@ -350,6 +355,7 @@ class CrowdEngine:
             risk_history=trends.risk_history,
             zone_polygons_px=places.zone_polygons_px,
             line_points_px=places.line_points_px,
+            line_arrows_px=places.line_arrows_px,
         )
         timings["analytics"] = (time.perf_counter() - ta) * 1e3
         timings["total"] = sum(v for k, v in timings.items() if k in ("detect_track", "analytics"))

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import shapely
+from shapely.geometry import Polygon
 
-from .config import CameraGeometry
+from .config import CameraGeometry, ExclusionSpec
 
 
 class CalibrationError(ValueError):
@@ -120,6 +122,47 @@ class PolygonTest:
         return (np.count_nonzero(crossings, axis=1) % 2) == 1
 
 
+class ExclusionMask:
+    """The camera's exclusion areas, prepared once: which boxes have their foot point (bottom
+    centre, the point zones use) inside one of them."""
+
+    def __init__(self, exclusions: Sequence[ExclusionSpec]) -> None:
+        self.tests = [PolygonTest(np.asarray(e.polygon, dtype=np.float64)) for e in exclusions]
+
+    def keep(self, xyxy: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+        """Boolean mask of the (N, 4) pixel boxes to keep (foot point outside every area)."""
+        boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+        keep = np.ones(len(boxes), dtype=bool)
+        if not self.tests or not len(boxes):
+            return keep
+        w, h = frame_size
+        feet = np.column_stack([(boxes[:, 0] + boxes[:, 2]) / (2 * w), boxes[:, 3] / h])
+        for test in self.tests:
+            keep &= ~test.contains(feet)
+        return keep
+
+
+def visible_parts(
+    polygon_norm: np.ndarray, exclusions: Sequence[ExclusionSpec]
+) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+    """A polygon less the exclusion areas: its pieces as (exterior ring, hole rings)."""
+    poly = np.asarray(polygon_norm, dtype=np.float64).reshape(-1, 2)
+    if not exclusions:
+        return [(poly, [])]
+    if len(poly) < 3:
+        return []
+    # make_valid: a bow-tie drawn before polygons were checked must not break the difference.
+    net = shapely.make_valid(Polygon(poly)).difference(
+        shapely.union_all([shapely.make_valid(Polygon(e.polygon)) for e in exclusions if len(e.polygon) >= 3])
+    )
+    pieces = getattr(net, "geoms", [net])
+    return [
+        (np.asarray(p.exterior.coords)[:-1], [np.asarray(r.coords)[:-1] for r in p.interiors])
+        for p in pieces
+        if isinstance(p, Polygon) and not p.is_empty
+    ]
+
+
 @dataclass
 class Calibration:
     """A fitted ground-plane calibration."""
@@ -175,11 +218,22 @@ class GroundMapper:
         return pts * self.metres_per_pixel(frame_size)
 
     def zone_area_m2(self, polygon_norm: np.ndarray, explicit: float | None) -> float:
-        """Zone area: explicit value, else from the homography, else its share of area_m2."""
+        """Zone area: explicit value, else from the homography, else its share of area_m2.
+
+        A computed area leaves out the camera's exclusion areas (nobody is counted there, so
+        they must not thin the density); an explicit one is the admin's own figure.
+        """
         if explicit is not None and explicit > 0:
             return float(explicit)
+        parts = visible_parts(polygon_norm, self.geometry.exclusions)
         if self.calibration is not None:
-            area = self.calibration.polygon_area_m2(polygon_norm)
+            area = sum(
+                self.calibration.polygon_area_m2(outer)
+                - sum(self.calibration.polygon_area_m2(hole) for hole in holes)
+                for outer, holes in parts
+            )
             if area > 0:
                 return area
-        return polygon_area(polygon_norm) * self.geometry.area_m2
+        return sum(polygon_area(outer) - sum(polygon_area(h) for h in holes) for outer, holes in parts) * (
+            self.geometry.area_m2
+        )

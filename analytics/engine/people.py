@@ -16,6 +16,7 @@ import numpy as np
 
 from .config import EngineConfig
 from .detector import Detections, Detector
+from .geometry import ExclusionMask
 from .quality import DetectionEvidence, box_coverage, box_overlaps, max_iou_per_box
 from .tiling import MERGE_IOS, TilePlan, TilingDecision, TilingPolicy, merge_boxes, plan_tiles
 
@@ -98,8 +99,13 @@ class PeopleFound:
 class PeopleDetector:
     """Per camera: runs the shared detector with this camera's tiling and filters."""
 
-    def __init__(self, detector: Detector, config: EngineConfig) -> None:
+    def __init__(
+        self, detector: Detector, config: EngineConfig, exclusions: ExclusionMask | None = None
+    ) -> None:
         self.detector = detector
+        # Boxes standing in an exclusion area are dropped with the size filters: before the
+        # tracker, the count, the quality evidence and the tiling's sense of scale.
+        self.exclusions = exclusions or ExclusionMask([])
         self.configure(config)
         self._heights: deque[float] = deque(maxlen=400)  # recent box heights, frame px
         self._plans: dict[tuple, TilePlan | None] = {}
@@ -192,13 +198,17 @@ class PeopleDetector:
         feats = passes[0].feats if plan is None else None  # tiles' features are on other crops
         size = (w, h)
 
+        def kept(box: np.ndarray) -> np.ndarray:
+            ok = filter_boxes(box, size, c.min_box_area_frac, c.max_box_aspect_ratio)
+            return ok & self.exclusions.keep(box, size)
+
         def merged(mask: np.ndarray, by_pass: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             if plan is None:  # one pass: its NMS has done the work
                 box, cf, idx = xyxy[mask], score[mask], np.arange(int(mask.sum()))
             else:  # by_pass False: any two boxes may merge (faint boxes, pass or not)
                 sources = src[mask] if by_pass else np.arange(int(mask.sum()))
                 box, cf, idx = merge_boxes(xyxy[mask], score[mask], sources)
-            ok = filter_boxes(box, size, c.min_box_area_frac, c.max_box_aspect_ratio)
+            ok = kept(box)
             return box[ok], cf[ok], np.flatnonzero(mask)[idx[ok]]
 
         p_box, p_conf, p_src = merged(sure, by_pass=True)
@@ -216,9 +226,7 @@ class PeopleDetector:
         full_count = len(p_box)
         if plan is not None:
             full_mask = sure & (src == 0)
-            full_count = int(
-                filter_boxes(xyxy[full_mask], size, c.min_box_area_frac, c.max_box_aspect_ratio).sum()
-            )
+            full_count = int(kept(xyxy[full_mask]).sum())
         limit = self.detector.config.max_det
         # The scale of the crowd: people and the faint person-like boxes around them (in a
         # packed stand nearly everyone is faint at first; those boxes are its scale).

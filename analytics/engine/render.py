@@ -171,11 +171,16 @@ def render_frame(
                 )
 
         if opts.lines and rd.line_points_px:
-            for (p1, p2), lr in zip(rd.line_points_px, result.lines, strict=False):
+            for i, ((p1, p2), lr) in enumerate(zip(rd.line_points_px, result.lines, strict=False)):
                 a = (int(p1[0] * sx), int(p1[1] * sy))
                 b = (int(p2[0] * sx), int(p2[1] * sy))
                 cv2.line(img, a, b, LINE_COLOR, 2, AA)
                 cv2.circle(img, a, 4, LINE_COLOR, -1)
+                if i < len(rd.line_arrows_px):  # towards the line's "in" side
+                    (mx, my), (tx, ty) = rd.line_arrows_px[i]
+                    tip = (int(tx * sx), int(ty * sy))
+                    cv2.arrowedLine(img, (int(mx * sx), int(my * sy)), tip, LINE_COLOR, 2, AA, tipLength=0.35)
+                    cv2.putText(img, "in", (tip[0] + 4, tip[1] + 4), FONT, 0.45, LINE_COLOR, 1, AA)
                 cv2.putText(
                     img,
                     f"{lr.name} in {lr.in_total} / out {lr.out_total}",

@@ -184,6 +184,7 @@ class RenderData:
     risk_history: np.ndarray
     zone_polygons_px: list[np.ndarray] = field(default_factory=list)
     line_points_px: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    line_arrows_px: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
 
 
 QUALITY_LEVELS = ("ok", "degraded", "unreliable")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from cameras.live import get_live_metrics
-from cameras.models import Camera, Recording, SourceType, TilingMode, Zone
+from cameras.models import Camera, ExclusionArea, Recording, SourceType, TilingMode, Zone
 from cameras.sources import ALLOWED_SCHEMES, mask_source
 from cameras.validators import IMGSZ_MAX, IMGSZ_MIN, validate_imgsz
 from core.api.strict import StrictSerializer
@@ -21,12 +21,23 @@ class ZoneBriefSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "area_m2", "capacity", "density_warning", "density_critical"]
 
 
+class ExclusionBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ExclusionArea
+        fields = ["id", "name", "polygon"]
+
+
 class CameraSerializer(serializers.ModelSerializer):
     """A camera as every API response shows it: the source with its credentials masked."""
 
     source = serializers.SerializerMethodField()
     is_calibrated = serializers.BooleanField(read_only=True)
     zones = ZoneBriefSerializer(many=True, read_only=True)
+    exclusions = ExclusionBriefSerializer(
+        many=True, read_only=True,
+        help_text="Areas (normalised polygons) whose detections the engine ignores; edited on the "
+        "zones page.",
+    )
     status_label = serializers.CharField(
         source="get_status_display", read_only=True,
         help_text="The status in the words every page shows (CameraStatus labels).",
@@ -60,6 +71,7 @@ class CameraSerializer(serializers.ModelSerializer):
             "reprojection_error_m",
             "is_active",
             "zones",
+            "exclusions",
             "is_processing",
             "current_metrics",
             "detection",

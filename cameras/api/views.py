@@ -64,7 +64,7 @@ def _connection_body(result) -> dict:
 class CameraViewSet(CrowdSafeViewSet):
     serializer_class = CameraSerializer
     filterset_class = CameraFilter
-    queryset = Camera.objects.prefetch_related("zones").order_by("name")
+    queryset = Camera.objects.prefetch_related("zones", "exclusions").order_by("name")
     parser_classes = [JSONParser, FormParser, MultiPartParser]
     bodyless_actions = frozenset({"start", "stop", "test"})
     _roles = {

@@ -58,6 +58,7 @@ class LiveFrameSink(FrameSink):
         self._last = float("-inf")
         self._heatmap_checked = float("-inf")
         self._heatmap = False
+        self._raw_checked = float("-inf")
 
     def on_frame(self, context: CameraContext, frame: FrameOutput) -> None:
         self.seq += 1
@@ -67,6 +68,19 @@ class LiveFrameSink(FrameSink):
         self._last = now
         heat = frame.heatmap_jpeg() if self._wants_heatmap(now) else None
         live.store_frame(self.camera_id, self.seq, frame.jpeg(), heat)
+        self._answer_raw_wish(now, frame)
+
+    def _answer_raw_wish(self, now: float, frame: FrameOutput) -> None:
+        """The zone editor's unannotated still, once per wish (checked as often as the heatmap's)."""
+        if now - self._raw_checked < HEATMAP_CHECK_S:
+            return
+        self._raw_checked = now
+        try:
+            if live.take_raw_wish(self.camera_id):
+                live.store_raw_still(self.camera_id, frame.raw_jpeg())
+        except Exception as exc:  # Redis away: the editor says there is no still
+            warn_throttled(log, f"raw-{self.camera_id}", "Camera %s: raw still not stored: %s",
+                           self.camera_id, exc)
 
     def _wants_heatmap(self, now: float) -> bool:
         if now - self._heatmap_checked >= HEATMAP_CHECK_S:

@@ -20,6 +20,7 @@ from analytics.engine import (
     Detector,
     DetectorConfig,
     EngineConfig,
+    ExclusionSpec,
     LineSpec,
     ZoneSpec,
     get_detector,
@@ -90,7 +91,8 @@ def engine_config(rs: RuntimeSettings | None = None, camera: Camera | None = Non
 
 
 def camera_geometry(camera: Camera) -> CameraGeometry:
-    """Area, capacity, calibration, zones and lines of a camera (coordinates normalised)."""
+    """Area, capacity, calibration, zones, lines and exclusion areas of a camera (coordinates
+    normalised)."""
     calibrated = bool(camera.calibration_image_points and camera.calibration_world_points)
     return CameraGeometry(
         area_m2=camera.area_m2,
@@ -114,6 +116,10 @@ def camera_geometry(camera: Camera) -> CameraGeometry:
                 id=ln.pk, name=ln.name, p1=tuple(ln.points[0]), p2=tuple(ln.points[1]), in_side=ln.in_side
             )
             for ln in camera.lines.all()
+        ],
+        exclusions=[
+            ExclusionSpec(id=e.pk, name=e.name, polygon=[tuple(p) for p in e.polygon])
+            for e in camera.exclusions.all()
         ],
     )
 

@@ -111,6 +111,7 @@ class FramePipeline:
             heatmap_jpeg=LazyJpeg(
                 lambda: self.engine.render(frame.image, result, HEATMAP), self.jpeg_quality, self.max_width
             ),
+            raw_jpeg=LazyJpeg(lambda: frame.image, self.jpeg_quality, self.max_width),
         )
         self.frames += 1
         for name, sink in self.sinks:

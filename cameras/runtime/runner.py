@@ -164,7 +164,8 @@ class CameraRunner:
             warn_throttled(log, f"runner-{self.camera_id}", "Camera %s: Redis unavailable (%s); analysis "
                            "and metrics go on, the lease is re-taken when it returns", self.camera_id, exc)
         try:
-            camera = Camera.objects.prefetch_related("zones", "lines").filter(pk=self.camera_id).first()
+            parts = ("zones", "lines", "exclusions")
+            camera = Camera.objects.prefetch_related(*parts).filter(pk=self.camera_id).first()
             if camera is None or camera.desired_state != DesiredState.RUNNING or not camera.is_active:
                 return STOPPED
             started = pipeline.camera

@@ -175,6 +175,8 @@ def test_admin_site_zone_edit_goes_through_the_service(client_as, admin_user, ca
         "zones-0-name": "Pit east", "zones-0-polygon": json.dumps(zone.polygon),
         "lines-TOTAL_FORMS": "0", "lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "0",
         "lines-MAX_NUM_FORMS": "1000",
+        "exclusions-TOTAL_FORMS": "0", "exclusions-INITIAL_FORMS": "0", "exclusions-MIN_NUM_FORMS": "0",
+        "exclusions-MAX_NUM_FORMS": "1000",
     })
     response = client.post(url, data)
     assert response.status_code == 302, response.context["errors"] if response.context else response

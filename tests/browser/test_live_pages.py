@@ -76,8 +76,9 @@ def test_login_form_and_dashboard_count_updates_live(page, users, running_camera
 
 @contextmanager
 def frames_in_redis(camera_id: int):
-    """Hold the camera's lease and keep a fresh JPEG in Redis, as a runner does."""
-    from cameras.live import clear_live_state, store_frame
+    """Hold the camera's lease and keep a fresh JPEG in Redis, as a runner does (and answer
+    the zone editor's wish for an unannotated still with the same picture)."""
+    from cameras.live import clear_live_state, store_frame, store_raw_still, take_raw_wish
     from cameras.runtime.leases import Lease
 
     frame = np.full((360, 640, 3), 40, np.uint8)
@@ -90,6 +91,8 @@ def frames_in_redis(camera_id: int):
         seq = 0
         while not stop.is_set():
             store_frame(camera_id, seq, jpeg)
+            if take_raw_wish(camera_id):
+                store_raw_still(camera_id, jpeg)
             seq += 1
             stop.wait(0.2)
 

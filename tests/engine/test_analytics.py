@@ -17,6 +17,7 @@ from analytics.engine import (
     ZoneSpec,
 )
 from analytics.engine.crowd import flow_coherence, proximity_pairs, speed_anomalies
+from analytics.engine.density import LineCounter
 
 from .conftest import FRAME, boxes_at, calibrated_geometry, run_scene
 
@@ -422,3 +423,25 @@ def test_to_dict_is_json_and_has_the_contract_fields(engine):
     assert set(p) >= {"track_id", "box", "confidence", "foot", "position_m", "speed", "direction"}
     assert math.isclose(p["speed"], 1.0, abs_tol=0.01)
     assert "analytics" in d["timings_ms"]
+
+
+@pytest.mark.parametrize("in_side", ["left", "right"])
+@pytest.mark.parametrize("p2", [(0.5, 1.0), (0.9, 0.3)])
+def test_the_in_arrow_points_where_a_crossing_counts_in(in_side, p2):
+    """The annotated frame's arrow (and the zone editor's, same convention): a walk along it
+    through the line is one "in" for the engine's own counter; against it, one "out"."""
+    line = LineSpec(id=1, name="gate", p1=(0.5, 0.0), p2=p2, in_side=in_side)
+    eng = CrowdEngine(None, EngineConfig(), calibrated_geometry(lines=[line]))
+    r = eng.analyse((boxes_at([[1.0, 1.0]]), np.array([1]), None), 0.0, FRAME)
+    (mid, tip), = r.render_data.line_arrows_px
+    mid, tip = np.array(mid, float), np.array(tip, float)
+    assert np.hypot(*(tip - mid)) == pytest.approx(0.03 * np.hypot(*FRAME), abs=2)
+    for direction, expected in ((1, "in"), (-1, "out")):
+        counter = LineCounter([line])
+        start, end = mid - direction * 5 * (tip - mid), mid + direction * 5 * (tip - mid)
+        _, side = counter.update(start.reshape(1, 2), np.zeros((1, 1), np.int8), FRAME)
+        (res,), _ = counter.update(end.reshape(1, 2), side, FRAME)
+        assert (res.in_delta, res.out_delta) == ((1, 0) if expected == "in" else (0, 1))
+    img = eng.render(np.zeros((FRAME[1], FRAME[0], 3), np.uint8), r)
+    near_tip = img[int(tip[1]) - 3:int(tip[1]) + 4, int(tip[0]) - 3:int(tip[0]) + 4]
+    assert near_tip.any()  # the arrow is drawn

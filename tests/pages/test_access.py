@@ -119,6 +119,7 @@ PAGE_CASES = [
     ("get", lambda f: reverse("camera_add"), ADMN, 200),
     ("get", lambda f: reverse("camera_edit", args=[f["camera"].pk]), ADMN, 200),
     ("get", lambda f: reverse("camera_zones", args=[f["camera"].pk]), ADMN, 200),
+    ("get", lambda f: reverse("camera_raw_still", args=[f["camera"].pk]), ADMN, 204),  # stopped: no still
     ("get", lambda f: reverse("camera_delete", args=[f["camera"].pk]), ADMN, 200),
     ("post", lambda f: reverse("camera_stop", args=[f["camera"].pk]), OPER, 302),
     ("get", lambda f: reverse("recordings"), VIEW, 200),

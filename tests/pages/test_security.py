@@ -119,7 +119,7 @@ def test_admin_camera_form_never_shows_the_password(client_as, users, camera):
     page = client.get(url).content.decode()
     assert "s3cret-pw" not in page
     data = _change_form_data(client, url)
-    data.update({f"{p}-{k}": v for p in ("zones", "lines") for k, v in
+    data.update({f"{p}-{k}": v for p in ("zones", "lines", "exclusions") for k, v in
                  (("TOTAL_FORMS", 0), ("INITIAL_FORMS", 0), ("MIN_NUM_FORMS", 0), ("MAX_NUM_FORMS", 1000))})
     data["location"] = "Gate 4"
     response = client.post(url, data)

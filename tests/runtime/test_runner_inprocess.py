@@ -6,6 +6,7 @@ import re
 import time
 
 import cv2
+import numpy as np
 import pytest
 
 from analytics.engine import FrameResult
@@ -167,3 +168,45 @@ def test_a_sink_no_app_registered_stops_the_camera_with_the_reason(clip4, test_m
     camera.refresh_from_db()
     assert camera.status == CameraStatus.ERROR and "event_clips" in camera.status_detail
     assert not Metric.objects.filter(camera=camera).exists()
+
+
+def test_a_real_runner_ignores_masked_people_and_answers_the_editors_wish(
+    clip4, test_model, media_root, monkeypatch
+):
+    """End to end in the runner: a mask over the whole picture leaves no one counted (the same
+    clip unmasked counts people), and the zone editor's wish gets the frame as it came, without
+    the annotations (the HUD at the top left is in the live frame, not in the still)."""
+    from cameras.models import ExclusionArea
+
+    raw: list[bytes] = []
+    shown: list[bytes] = []
+    store_raw, store_frame = live.store_raw_still, live.store_frame
+    monkeypatch.setattr(live, "store_raw_still", lambda cid, jpeg: (raw.append(jpeg), store_raw(cid, jpeg)))
+    monkeypatch.setattr(
+        live, "store_frame",
+        lambda cid, seq, jpeg, heat=None: (shown.append(jpeg), store_frame(cid, seq, jpeg, heat)),
+    )
+    plain = _wanted_running("Unmasked", clip4)
+    assert runner.run(plain.pk) == runner.FINISHED
+    assert raw == []  # nobody asked
+    masked = _wanted_running("Masked", clip4)
+    ExclusionArea.objects.create(camera=masked, name="All", polygon=[[0, 0], [1, 0], [1, 1], [0, 1]])
+    live.wish_raw_still(masked.pk)
+    shown.clear()
+    assert runner.run(masked.pk) == runner.FINISHED
+
+    counted = list(Metric.objects.filter(camera=plain, zone=None).values_list("count", flat=True))
+    assert len(counted) == 4 and min(counted) >= 1
+    masked_rows = Metric.objects.filter(camera=masked, zone=None)
+    assert list(masked_rows.values_list("count", "count_max")) == [(0, 0)] * 4
+    assert len(raw) == 1  # one wish, one still
+    cap = cv2.VideoCapture(str(clip4))
+    ok, first = cap.read()
+    cap.release()
+
+    def hud_gap(jpeg: bytes) -> float:
+        image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert image.shape == first.shape
+        return float(np.abs(image[:80, :300].astype(int) - first[:80, :300].astype(int)).mean())
+
+    assert ok and hud_gap(raw[0]) < 6 < hud_gap(shown[0])

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 from ..config import CameraGeometry, EngineConfig
-from ..geometry import Calibration, GroundMapper
+from ..geometry import Calibration, ExclusionMask, GroundMapper
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,10 @@ class Setup:
     @property
     def calibration(self) -> Calibration | None:
         return self.mapper.calibration
+
+    @cached_property
+    def exclusions(self) -> ExclusionMask:
+        return ExclusionMask(self.geometry.exclusions)
 
 
 class Stage(Protocol):

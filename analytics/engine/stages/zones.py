@@ -24,6 +24,7 @@ from .kinematics import Motion
 from .surge import new_meter, retune
 
 Segment = tuple[tuple[int, int], tuple[int, int]]
+ARROW_FRAC = 0.03  # a line's "in" arrow, as a share of the frame diagonal
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,7 @@ class Places:
     flow_out: int
     zone_polygons_px: list[np.ndarray]
     line_points_px: list[Segment]
+    line_arrows_px: list[Segment]  # (middle, tip) towards each line's "in" side
 
 
 class ZonesLinesStage:
@@ -83,6 +85,7 @@ class ZonesLinesStage:
             flow_out=sum(r.out_delta for r in lines),
             zone_polygons_px=list(self._polygons),
             line_points_px=list(self._segments),
+            line_arrows_px=list(self._arrows),
         )
 
     # -- zones -----------------------------------------------------------------------------
@@ -97,6 +100,11 @@ class ZonesLinesStage:
         self._segments = [
             ((int(p1[0]), int(p1[1])), (int(p2[0]), int(p2[1])))
             for p1, p2 in self._lines.segments_px(frame_size)
+        ]
+        arrow_px = ARROW_FRAC * float(np.hypot(*frame_size))
+        self._arrows = [
+            ((int(a[0]), int(a[1])), (int(b[0]), int(b[1])))
+            for a, b in self._lines.in_arrows_px(frame_size, arrow_px)
         ]
         self._size = frame_size
 
