@@ -58,6 +58,7 @@ class FrameOutput:
     annotated: np.ndarray | None = None  # the annotated frame (BGR)
     wall: datetime | None = None  # UTC time of the frame (origin + video time)
     heatmap_jpeg: Callable[[], bytes] = bytes  # the heatmap view as JPEG, rendered on demand
+    light_jpeg: Callable[[], bytes] = bytes  # boxes and risk badge only, small: wall tiles
 
     @cached_property
     def payload(self) -> dict[str, Any]:
