@@ -209,6 +209,10 @@
     });
     wallOverlays();
   });
+  // Browsers leave full screen on Esc themselves; this covers those that hand the key to the page.
+  document.addEventListener("keydown", (evt) => {
+    if (evt.key === "Escape" && document.fullscreenElement?.matches(".wall-tile")) document.exitFullscreen();
+  });
   window.addEventListener("resize", () => wallOverlays());
   // A tile whose camera stopped streaming shows its state (the fragment swapped in) instead.
   function wallStates() {
