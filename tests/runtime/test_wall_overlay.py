@@ -76,6 +76,10 @@ def test_the_runner_makes_the_light_rendering_only_while_a_wall_viewer_wants_it(
         hud_dark = float(np.abs(big[HUD].astype(int) - raw[HUD]).mean())
         light_diff = float(np.abs(back[HUD].astype(int) - raw[HUD]).mean())
         assert hud_dark > 40 and light_diff < 12, (hud_dark, light_diff)
+        # The risk badge stays, top right.
+        scene = cv2.resize(raw, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
+        badge = (slice(12, 36), slice(small.shape[1] - 90, small.shape[1] - 12))
+        assert float(np.abs(small[badge].astype(int) - scene[badge]).mean()) > 30
 
 
 def _light_and_full(vtest_frame: np.ndarray) -> tuple[LazyJpeg, LazyJpeg]:
