@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from alerts.models import Alert, AlertLevel, AlertStatus, AlertTrigger
 from cameras.models import Camera, CameraStatus, DesiredState, SourceType
-from tests.browser.conftest import in_thread, push
+from tests.browser.conftest import in_thread, push, session_cookie
 from tests.browser.test_live_pages import frames_in_redis
 
 pytestmark = [pytest.mark.timeout(180)]
@@ -70,14 +70,9 @@ def test_each_layout_sets_the_columns_and_follows_the_user_to_a_new_browser(
     assert page.evaluate(COLUMNS) == 4
     expect(page.locator('#wall-layout button[value="4"]')).to_have_attribute("aria-pressed", "true")
 
-    from django.test import Client
-
     other = browser.new_context(base_url=asgi_server, viewport={"width": 1400, "height": 1000})
     try:
-        client = Client()
-        client.force_login(users["viewer"])
-        session = client.cookies["sessionid"].value
-        other.add_cookies([{"name": "sessionid", "value": session, "url": asgi_server}])
+        other.add_cookies([session_cookie(users["viewer"], asgi_server)])  # the same user, elsewhere
         pg = other.new_page()
         pg.goto("/")
         assert pg.evaluate(COLUMNS) == 4
