@@ -21,7 +21,7 @@ from cameras.runtime import leases, runner
 from cameras.runtime.camera_sinks import LiveFrameSink
 from cameras.runtime.pipeline import LIGHT, LIGHT_MAX_WIDTH, LazyJpeg
 from cameras.runtime.sinks import FrameOutput, SinkStart
-from cameras.streaming import still
+from cameras.streaming import mjpeg_stream, still
 from cameras.uploads import import_video_file
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
@@ -147,3 +147,34 @@ async def _still_endpoint(viewer_user, full: LazyJpeg, light: LazyJpeg) -> None:
     assert got_full.content == full() and got_light.content == light()
     assert len(got_light.content) < 0.7 * len(got_full.content)
     assert _decode(got_light.content).shape[1] == LIGHT_MAX_WIDTH
+
+
+def test_a_wall_tile_stream_asks_for_the_light_rendering_and_gets_it(viewer_user):
+    async_to_sync(_light_stream)(viewer_user)
+
+
+async def _light_stream(viewer_user) -> None:
+    camera = await sync_to_async(services.create_camera)(name="Tile", area_m2=40)
+    lease = leases.Lease(camera.pk)
+    await sync_to_async(lease.acquire)()
+    request = AsyncRequestFactory().get(f"/api/cameras/{camera.pk}/stream/?overlay=light")
+
+    async def auser():
+        return viewer_user
+
+    request.auser = auser
+    try:
+        await sync_to_async(live.store_frame)(camera.pk, 1, b"\xff\xd8full")  # nobody asked yet
+        response = await mjpeg_stream(request, camera_id=camera.pk)
+        assert response.status_code == 200
+        stream = response.streaming_content
+        first = await asyncio.wait_for(stream.__anext__(), 5)
+        assert b"\xff\xd8full" in first  # no light frame yet: the full one, never nothing
+        assert await sync_to_async(live.light_wanted)(camera.pk)  # asked of the runner
+        assert not await sync_to_async(live.heatmap_wanted)(camera.pk)
+        await sync_to_async(live.store_frame)(camera.pk, 2, b"\xff\xd8full2", light_jpeg=b"\xff\xd8light2")
+        second = await asyncio.wait_for(stream.__anext__(), 5)
+        assert b"\xff\xd8light2" in second and b"full2" not in second
+        await stream.aclose()
+    finally:
+        await sync_to_async(lease.release)()
