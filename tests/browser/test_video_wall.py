@@ -132,6 +132,13 @@ def test_state_tiles_say_what_why_and_since_when_and_follow_live_status(page, lo
     img = page.locator(f"#stream-{wall[0].pk}")
     expect(img).to_be_hidden()
     assert img.get_attribute("src") is None
+    # Running again (a restart): the video comes back in place of the state.
+    push("dashboard", "camera.status", {"camera_id": wall[0].pk, "status": "running", "detail": "",
+                                        "since": ended})
+    expect(img).to_be_visible()
+    # Three tiles a row at 1400 px: each is under 480 px wide, so the light rendering.
+    expect(img).to_have_attribute("src", f"/api/cameras/{wall[0].pk}/stream/?overlay=light")
+    expect(state).to_be_hidden()
     expect(page.locator("#grid-h")).to_have_text("Video wall")
 
 
