@@ -164,3 +164,13 @@ def test_alert_events_carry_the_wall_signal_only_to_the_dashboard():
         assert re.search(signal, render_to_string(f"live/{event}.html", {"data": data, "show": show}))
         other = render_to_string(f"live/{event}.html", {"data": data, "show": frozenset({"alerts"})})
         assert "wall-alert-signal" not in other
+
+
+def test_the_still_endpoint_is_routed_and_checks_before_it_serves(client, client_as, users, camera):
+    url = f"/api/cameras/{camera.pk}/still/?overlay=light"
+    assert client.get(url).status_code == 401
+    viewer = client_as(users["viewer"])
+    assert viewer.get(url).json()["code"] == "not_running"  # no runner holds the camera: 409
+    assert viewer.get(url).status_code == 409
+    assert viewer.get(f"/api/cameras/{camera.pk}/still/?overlay=huge").status_code == 400
+    assert viewer.get("/api/cameras/999999/still/").status_code == 404
