@@ -9,12 +9,24 @@ from accounts.roles import Role, has_role
 phone_validator = RegexValidator(r"^\+?[0-9 ()-]{5,20}$", "Enter a phone number such as +44 20 7946 0958.")
 
 
+class WallLayout(models.TextChoices):
+    """The dashboard's video wall: tiles per row (auto: as many as suit the number of cameras)."""
+
+    AUTO = "auto", "Auto"
+    ONE = "1", "1 × 1"
+    TWO = "2", "2 × 2"
+    THREE = "3", "3 × 3"
+    FOUR = "4", "4 × 4"
+
+
 class User(AbstractUser):
     """A CrowdSafe user. `role` decides what they may do; admins also get the admin site."""
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER, db_index=True)
     full_name = models.CharField(max_length=150, blank=True)
     phone = models.CharField(max_length=20, blank=True, validators=[phone_validator])
+    # Kept on the server so the wall looks the same in every browser the user signs in from.
+    wall_layout = models.CharField(max_length=4, choices=WallLayout.choices, default=WallLayout.AUTO)
 
     class Meta:
         ordering = ["username"]

@@ -18,6 +18,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts.models import WallLayout
 from accounts.roles import Role
 from core import audit
 
@@ -164,3 +165,12 @@ def revoke_refresh_tokens(user) -> None:
         user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
     )
     BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in live], ignore_conflicts=True)
+
+
+def set_wall_layout(user, layout: str) -> None:
+    """The user's video wall layout (a `WallLayout` value); anything else is refused."""
+    if layout not in WallLayout.values:
+        choices = ", ".join(WallLayout.values)
+        raise ValidationError({"layout": f"Unknown layout {layout!r}; choose one of {choices}."})
+    User.objects.filter(pk=user.pk).update(wall_layout=layout)
+    user.wall_layout = layout

@@ -20,6 +20,15 @@ def unacknowledged_count() -> int:
     return Alert.objects.filter(status=AlertStatus.OPEN).count()
 
 
+def open_alerts_by_camera(camera_ids) -> dict[int, list[Alert]]:
+    """Each camera's unacknowledged alerts, newest first (the wall highlights their tiles)."""
+    found: dict[int, list[Alert]] = {}
+    rows = Alert.objects.filter(status=AlertStatus.OPEN, camera_id__in=list(camera_ids))
+    for alert in rows.order_by("-created_at"):
+        found.setdefault(alert.camera_id, []).append(alert)
+    return found
+
+
 def _counts(queryset: QuerySet, field: str, choices) -> dict[str, int]:
     found = {row[field]: row["n"] for row in queryset.order_by().values(field).annotate(n=Count("id"))}
     return {value: found.get(value, 0) for value in choices.values}

@@ -23,6 +23,7 @@ METRICS_TTL_S = 15
 HEATMAP_WANTED_TTL_S = 5  # an MJPEG viewer with ?heatmap=1 refreshes this while it watches
 RAW_WANTED_TTL_S = 10  # the zone editor's wish for an unannotated still, taken by the runner
 RAW_STILL_TTL_S = 60
+LIGHT_WANTED_TTL_S = 5  # likewise a wall tile with ?overlay=light
 
 
 def frame_key(camera_id: int) -> str:
@@ -43,15 +44,21 @@ def raw_wanted_key(camera_id: int) -> str:
 
 def raw_still_key(camera_id: int) -> str:
     return redis_key("camera", camera_id, "raw-still")
+def light_wanted_key(camera_id: int) -> str:
+    return redis_key("camera", camera_id, "light-wanted")
 
 
 # --- written by the runner ------------------------------------------------------------
 
 
-def store_frame(camera_id: int, seq: int, jpeg: bytes, heatmap_jpeg: bytes | None = None) -> None:
+def store_frame(
+    camera_id: int, seq: int, jpeg: bytes, heatmap_jpeg: bytes | None = None, light_jpeg: bytes | None = None
+) -> None:
     mapping: dict[str, bytes | int] = {"seq": seq, "jpeg": jpeg}
     if heatmap_jpeg is not None:
         mapping["heatmap"] = heatmap_jpeg
+    if light_jpeg is not None:
+        mapping["light"] = light_jpeg
     pipe = get_redis().pipeline(transaction=True)
     pipe.delete(frame_key(camera_id))  # drop a stale heatmap frame when nobody wants it now
     pipe.hset(frame_key(camera_id), mapping=mapping)
@@ -78,6 +85,13 @@ def take_raw_wish(camera_id: int) -> bool:
 
 def store_raw_still(camera_id: int, jpeg: bytes) -> None:
     get_redis().set(raw_still_key(camera_id), jpeg, ex=RAW_STILL_TTL_S)
+def light_wanted(camera_id: int) -> bool:
+    return get_redis().exists(light_wanted_key(camera_id)) == 1
+
+
+def want_light(camera_id: int) -> None:
+    """A wall viewer wants the light rendering for the next few seconds."""
+    get_redis().set(light_wanted_key(camera_id), "1", ex=LIGHT_WANTED_TTL_S)
 
 
 def push_camera_update(camera_id: int, data: dict, summary: dict) -> None:
@@ -85,8 +99,9 @@ def push_camera_update(camera_id: int, data: dict, summary: dict) -> None:
     push(DASHBOARD_GROUP, "dashboard.update", summary)
 
 
-def push_status(camera_id: int, status: str, detail: str = "") -> None:
-    data = {"camera_id": camera_id, "status": status, "detail": detail, "at": time.time()}
+def push_status(camera_id: int, status: str, detail: str = "", since: str | None = None) -> None:
+    """`since`: ISO time the status began (the wall's tiles say "since"); None: unknown."""
+    data = {"camera_id": camera_id, "status": status, "detail": detail, "at": time.time(), "since": since}
     push(camera_group(camera_id), "camera.status", data)
     push(DASHBOARD_GROUP, "camera.status", data)
 
@@ -138,3 +153,12 @@ def get_latest_frame(camera_id: int, *, heatmap: bool = False) -> tuple[int, byt
     if seq is None or jpeg is None:
         return None
     return int(seq), (heat or jpeg) if heatmap else jpeg
+
+
+def get_light_jpeg(camera_id: int) -> bytes | None:
+    """The newest light rendering (boxes and risk badge), None while no wall viewer asked for it."""
+    try:
+        return get_redis().hget(frame_key(camera_id), "light")
+    except RedisError as exc:
+        warn_throttled(log, "live-read", "Live frame unavailable (Redis): %s", exc)
+        return None

@@ -101,6 +101,7 @@ class Camera(models.Model):
         max_length=16, choices=CameraStatus.choices, default=CameraStatus.STOPPED, db_index=True
     )
     status_detail = models.CharField(max_length=500, blank=True)
+    status_since = models.DateTimeField(null=True, blank=True)  # when `status` last changed
     last_seen_at = models.DateTimeField(null=True, blank=True)
     # Fencing token of the runner that holds the lease (cameras.runtime.leases): metric flushes
     # of a runner whose token is no longer this one are refused.

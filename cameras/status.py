@@ -31,10 +31,13 @@ def set_status(camera_id: int, status: str, detail: str = "", *, seen: bool = Fa
     if seen:
         fields["last_seen_at"] = timezone.now()
     with transaction.atomic():  # the row stays locked: concurrent writers see each other's entry
-        updated = Camera.objects.filter(pk=camera_id).update(**fields)
+        rows = Camera.objects.filter(pk=camera_id)
+        rows.exclude(status=status).update(status_since=timezone.now())  # a change, not a repeat
+        updated = rows.update(**fields)
         if updated and (status in FAILING or status == CameraStatus.RUNNING):
             _audit_connection(camera_id, status, detail)
-    live.push_status(camera_id, status, detail)
+        since = rows.values_list("status_since", flat=True).first()
+    live.push_status(camera_id, status, detail, since.isoformat() if since else None)
 
 
 def _audit_connection(camera_id: int, status: str, detail: str) -> None:

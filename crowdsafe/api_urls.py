@@ -10,7 +10,7 @@ from accounts.api.users import UserViewSet
 from alerts.api.views import AlertViewSet
 from analytics.api import views as metrics
 from cameras.api.recordings import RecordingViewSet
-from cameras.api.views import CameraViewSet, ConnectionTestViewSet, camera_stream
+from cameras.api.views import CameraViewSet, ConnectionTestViewSet, camera_still, camera_stream
 from crowdsafe.api.docs import RedocView, SchemaView, SwaggerView, redoc_bundle
 from crowdsafe.api.settings_views import (
     RiskThresholdsView,
@@ -39,6 +39,7 @@ urlpatterns = [
     path("auth/logout/", LogoutView.as_view(), name="api-logout"),
     path("auth/me/", MeView.as_view(), name="api-me"),
     path("cameras/<int:camera_id>/stream/", camera_stream, name="api-camera-stream"),
+    path("cameras/<int:camera_id>/still/", camera_still, name="api-camera-still"),
     path("metrics/summary/", metrics.MetricsOverviewView.as_view(), name="api-metrics-overview"),
     path(camera, metrics.MetricsHistoryView.as_view(), name="api-metrics"),
     path(camera + "history/", metrics.MetricsHistoryView.as_view(), name="api-metrics-history"),

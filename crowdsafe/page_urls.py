@@ -25,6 +25,7 @@ urlpatterns = [
     ),
     path("", views.dashboard, name="dashboard"),
     path("dashboard/grid/", views.dashboard_grid, name="dashboard_grid"),
+    path("dashboard/layout/", views.dashboard_layout, name="dashboard_layout"),
     path("dashboard/alerts/", views.latest_alerts_fragment, name="dashboard_alerts"),
     # cameras
     path("cameras/", camera_views.camera_list, name="cameras"),

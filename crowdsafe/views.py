@@ -7,6 +7,7 @@ selector functions below or the other apps' selectors, writes are the apps' serv
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -15,10 +16,12 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import role_required
 from accounts.roles import Role
+from accounts.services import set_wall_layout
 from alerts.delivery import telegram_delivery
 from alerts.selectors import latest_alerts
 from alerts.telegram import send_test_message
@@ -30,20 +33,27 @@ from core.pages import apply_validation_error, render_page
 from core.risk import highest_level, worst_risk
 from core.runtime_settings import get_runtime_settings, update_runtime_settings
 from crowdsafe.logs import page_filter, system_log
+from crowdsafe.wall import wall_context
 
 LIVE_STATUSES = (
     CameraStatus.RUNNING, CameraStatus.STARTING, CameraStatus.RECONNECTING, CameraStatus.RECOVERING
 )
+WALL_KEEPS_FINISHED = timedelta(hours=1)  # a finished video's tile says so this long
 
 
 # --- dashboard ----------------------------------------------------------------------------
 
 
 def live_cameras() -> list[dict[str, Any]]:
-    """Cameras that run (or should), each with its latest live figures from Redis."""
-
+    """The wall's cameras, each with its latest live figures from Redis: those that run or
+    should (wished running: also reconnecting or in error until someone stops them), and a
+    video that ended within `WALL_KEEPS_FINISHED` (its wish is dropped at the end)."""
+    ended_since = timezone.now() - WALL_KEEPS_FINISHED
     cameras = Camera.objects.filter(
-        Q(status__in=LIVE_STATUSES) | Q(desired_state=DesiredState.RUNNING), is_active=True
+        Q(status__in=LIVE_STATUSES)
+        | Q(desired_state=DesiredState.RUNNING)
+        | Q(status=CameraStatus.FINISHED, status_since__gte=ended_since),
+        is_active=True,
     ).order_by("name")
     tiles = []
     for camera in cameras:
@@ -86,7 +96,8 @@ def dashboard_totals(tiles: list[dict[str, Any]]) -> dict[str, Any]:
 @role_required(Role.VIEWER)
 def dashboard(request: HttpRequest) -> HttpResponse:
     tiles = live_cameras()
-    context = {"tiles": tiles, "totals": dashboard_totals(tiles), "alerts": latest_alerts()}
+    context = {"tiles": tiles, "totals": dashboard_totals(tiles), "alerts": latest_alerts(),
+               **wall_context(request.user, tiles)}
     return render_page(request, "pages/dashboard.html", "dashboard", context)
 
 
@@ -94,7 +105,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @role_required(Role.VIEWER)
 def dashboard_grid(request: HttpRequest) -> HttpResponse:
     """The tile grid alone: re-fetched when a camera starts while the page is open."""
-    return render(request, "partials/camera_grid.html", {"tiles": live_cameras()})
+    tiles = live_cameras()
+    return render(request, "partials/camera_grid.html", {"tiles": tiles, **wall_context(request.user, tiles)})
+
+
+@require_POST
+@role_required(Role.VIEWER)
+def dashboard_layout(request: HttpRequest) -> HttpResponse:
+    """The user's wall layout, kept on the server (it follows them to every browser).
+    The page posts it in the background (204); a plain form post comes back to the dashboard."""
+    try:
+        set_wall_layout(request.user, request.POST.get("layout", ""))
+    except ValidationError as exc:
+        return HttpResponse(" ".join(exc.message_dict["layout"]), status=400, content_type="text/plain")
+    if request.headers.get("X-Requested-With") == "fetch":
+        return HttpResponse(status=204)
+    return redirect("dashboard")
 
 
 @require_GET

@@ -52,6 +52,7 @@ class RenderOptions:
     lines: bool = True
     hud: bool = True
     sparklines: bool = True
+    risk_badge: bool = False  # the risk badge alone, without the HUD (small wall tiles)
 
 
 def _blend_rect(
@@ -289,6 +290,8 @@ def render_frame(
 
     if opts.hud:
         _draw_hud(img, result, opts)
+    elif opts.risk_badge:
+        _draw_risk_badge(img, result)
     return img
 
 
@@ -343,7 +346,13 @@ def _draw_hud(img: np.ndarray, r: FrameResult, opts: RenderOptions) -> None:
         _sparkline(img, rd.count_history, 14, y, 288, 30, (230, 230, 230), "count")
         _sparkline(img, rd.density_history, 14, y + 34, 288, 30, (100, 200, 60), "density", top=2.0)
         _sparkline(img, rd.risk_history, 14, y + 68, 288, 30, (50, 50, 230), "risk", top=1.0)
-    # Risk badge, top right.
+    _draw_risk_badge(img, r)
+
+
+def _draw_risk_badge(img: np.ndarray, r: FrameResult) -> None:
+    """The risk level and score, top right."""
+    w = img.shape[1]
+    level_color = LEVEL_COLORS.get(r.risk_level, HUD_TEXT)
     text = f"{r.risk_level} {r.risk_score * 100:.0f}%"
     (tw, th), _ = cv2.getTextSize(text, FONT, 0.7, 2)
     _blend_rect(img, w - tw - 24, 8, w - 6, 16 + th + 12, HUD_BG, 0.75)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -34,7 +34,7 @@ from cameras.services import (
     test_connection,
     update_camera,
 )
-from cameras.streaming import mjpeg_stream
+from cameras.streaming import mjpeg_stream, still
 from core.api.base import CrowdSafeViewSet, ErrorSerializer, parse_body
 
 _errors = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
@@ -176,5 +176,15 @@ class ConnectionTestViewSet(CrowdSafeViewSet):
     responses={(200, "multipart/x-mixed-replace"): OpenApiResponse(description="MJPEG stream")},
 )
 async def camera_stream(request, camera_id: int):
-    """MJPEG of the annotated frames (`?heatmap=1` for this viewer only); auth in the stream view."""
+    """MJPEG of the annotated frames (`?heatmap=1` for this viewer only, `?overlay=light` for
+    small wall tiles); auth in the stream view."""
     return await mjpeg_stream(request, camera_id=camera_id)
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("overlay", str, enum=["full", "light"], description="full (default)")],
+    responses={(200, "image/jpeg"): OpenApiResponse(description="The newest frame")},
+)
+async def camera_still(request, camera_id: int):
+    """The newest frame as one JPEG, full or light (boxes and risk badge only, smaller)."""
+    return await still(request, camera_id=camera_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from cameras import live
 from cameras.runtime import conf, sinks
@@ -17,7 +18,7 @@ from core.risk import worst_risk
 
 log = logging.getLogger(__name__)
 
-HEATMAP_CHECK_S = 1.0  # how often the runner asks Redis whether a viewer wants the heatmap
+HEATMAP_CHECK_S = 1.0  # how often the runner asks Redis whether a viewer wants the heatmap (or light)
 
 
 def _ignore(message: str | None) -> None:
@@ -47,17 +48,38 @@ class RecordingSink(FrameSink):
             self.recorder.close()  # the open segment is finalised, also after a lost lease
 
 
+class _Wish:
+    """Whether some viewer wants an extra rendering, asked of Redis at most once a second."""
+
+    def __init__(self, camera_id: int, ask: Callable[[int], bool], name: str) -> None:
+        self.camera_id, self.ask, self.name = camera_id, ask, name
+        self._checked = float("-inf")
+        self._wanted = False
+
+    def __call__(self, now: float) -> bool:
+        if now - self._checked >= HEATMAP_CHECK_S:
+            self._checked = now
+            try:
+                self._wanted = self.ask(self.camera_id)
+            except Exception as exc:  # Redis away: not rendered, the frame itself may still go
+                self._wanted = False
+                warn_throttled(log, f"{self.name}-{self.camera_id}", "Camera %s: %s wish unreadable: %s",
+                               self.camera_id, self.name, exc)
+        return self._wanted
+
+
 class LiveFrameSink(FrameSink):
-    """The newest annotated frame (and the heatmap, while a viewer wants it) as JPEG in Redis,
-    at most `live_frame_hz` times a second: MJPEG viewers poll it."""
+    """The newest annotated frame (and the heatmap, or the wall's light rendering, while a
+    viewer wants it) as JPEG in Redis, at most `live_frame_hz` times a second: MJPEG viewers
+    poll it."""
 
     def __init__(self, start: SinkStart) -> None:
         self.camera_id = start.camera_id
         self.interval = 1.0 / conf.live_frame_hz()
         self.seq = 0
         self._last = float("-inf")
-        self._heatmap_checked = float("-inf")
-        self._heatmap = False
+        self._wants_heatmap = _Wish(start.camera_id, live.heatmap_wanted, "heatmap")
+        self._wants_light = _Wish(start.camera_id, live.light_wanted, "light")  # a wall tile
         self._raw_checked = float("-inf")
 
     def on_frame(self, context: CameraContext, frame: FrameOutput) -> None:
@@ -67,7 +89,8 @@ class LiveFrameSink(FrameSink):
             return
         self._last = now
         heat = frame.heatmap_jpeg() if self._wants_heatmap(now) else None
-        live.store_frame(self.camera_id, self.seq, frame.jpeg(), heat)
+        light = frame.light_jpeg() if self._wants_light(now) else None
+        live.store_frame(self.camera_id, self.seq, frame.jpeg(), heat, light_jpeg=light)
         self._answer_raw_wish(now, frame)
 
     def _answer_raw_wish(self, now: float, frame: FrameOutput) -> None:
@@ -81,17 +104,6 @@ class LiveFrameSink(FrameSink):
         except Exception as exc:  # Redis away: the editor says there is no still
             warn_throttled(log, f"raw-{self.camera_id}", "Camera %s: raw still not stored: %s",
                            self.camera_id, exc)
-
-    def _wants_heatmap(self, now: float) -> bool:
-        if now - self._heatmap_checked >= HEATMAP_CHECK_S:
-            self._heatmap_checked = now
-            try:
-                self._heatmap = live.heatmap_wanted(self.camera_id)
-            except Exception as exc:  # Redis away: no heatmap, the frame itself may still go
-                self._heatmap = False
-                warn_throttled(log, f"heatmap-{self.camera_id}", "Camera %s: heatmap wish unreadable: %s",
-                               self.camera_id, exc)
-        return self._heatmap
 
 
 class LivePushSink(FrameSink):

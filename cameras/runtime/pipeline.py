@@ -28,6 +28,13 @@ from core.outages import warn_throttled
 log = logging.getLogger(__name__)
 
 HEATMAP = RenderOptions(heatmap=True)
+# Small wall tiles: boxes and the risk badge only (HUD text is unreadable at tile size), smaller.
+LIGHT = RenderOptions(
+    labels=False, trails=False, flow=False, clusters=False, proximity=False, zones=False,
+    lines=False, hud=False, sparklines=False, risk_badge=True,
+)
+LIGHT_MAX_WIDTH = 640
+LIGHT_JPEG_QUALITY = 70
 
 
 def encode_jpeg(image: np.ndarray, quality: int, max_width: int) -> bytes:
@@ -112,6 +119,10 @@ class FramePipeline:
                 lambda: self.engine.render(frame.image, result, HEATMAP), self.jpeg_quality, self.max_width
             ),
             raw_jpeg=LazyJpeg(lambda: frame.image, self.jpeg_quality, self.max_width),
+            light_jpeg=LazyJpeg(
+                lambda: self.engine.render(frame.image, result, LIGHT), LIGHT_JPEG_QUALITY,
+                min(self.max_width or LIGHT_MAX_WIDTH, LIGHT_MAX_WIDTH),
+            ),
         )
         self.frames += 1
         for name, sink in self.sinks:

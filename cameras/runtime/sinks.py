@@ -59,6 +59,7 @@ class FrameOutput:
     wall: datetime | None = None  # UTC time of the frame (origin + video time)
     heatmap_jpeg: Callable[[], bytes] = bytes  # the heatmap view as JPEG, rendered on demand
     raw_jpeg: Callable[[], bytes] = bytes  # the frame as it came, unannotated (zone editor)
+    light_jpeg: Callable[[], bytes] = bytes  # boxes and risk badge only, small: wall tiles
 
     @cached_property
     def payload(self) -> dict[str, Any]:

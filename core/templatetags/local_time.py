@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from django import template
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
 register = template.Library()
@@ -34,3 +35,11 @@ def local_time(value, fmt: str = "d M Y H:i:s", empty: str = "—"):
         utc.strftime("%Y-%m-%d %H:%M:%S"),
         shown,
     )
+
+
+@register.filter
+def as_datetime(value) -> datetime | None:
+    """A datetime as is, an ISO string (a live event's) parsed; anything else None."""
+    if isinstance(value, datetime):
+        return value
+    return parse_datetime(value) if isinstance(value, str) and value else None

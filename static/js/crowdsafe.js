@@ -141,13 +141,109 @@
     const grid = document.getElementById("camera-grid");
     if (!grid) return;
     const ids = Array.from(String(evt.detail?.message || "").matchAll(
-      /id="((?:dash-cam|camera-status)-\d+)"[^>]*hx-swap-oob/g), (m) => m[1]);
+      /id="((?:dash-cam|camera-status)-\d+|stream-\d+-placeholder)"[^>]*hx-swap-oob/g), (m) => m[1]);
     if (ids.every((id) => document.getElementById(id))) return;
     evt.preventDefault();
     if (Date.now() - gridReload < 5000) return;
     gridReload = Date.now();
     htmx.ajax("GET", grid.dataset.reloadUrl, { target: "#camera-grid", swap: "outerHTML" });
   });
+
+
+  // --- the video wall (dashboard): layout, light or full stream, full screen, states, alerts ---
+  // A small tile (4+ per row, or narrower than the grid's data-light-below px) shows the light
+  // rendering (?overlay=light: boxes and risk badge); full screen and big tiles the full one.
+  function wallColumns(grid) {
+    const layout = grid.dataset.layout || "auto";
+    if (layout !== "auto") return parseInt(layout, 10) || 1;
+    const n = grid.querySelectorAll(".wall-tile").length;
+    return Math.min(Math.max(1, Math.ceil(Math.sqrt(n))), 4);
+  }
+  function pickOverlay(tile) {
+    const img = tile.querySelector("img[data-wall-stream]");
+    const grid = tile.closest("#camera-grid");
+    if (!img || !grid) return;
+    const small = wallColumns(grid) >= 4 || tile.getBoundingClientRect().width < (parseInt(grid.dataset.lightBelow, 10) || 480);
+    const light = small && document.fullscreenElement !== tile;
+    const url = new URL(`/api/cameras/${tile.dataset.cameraId}/stream/`, location.href);
+    if (light) url.searchParams.set("overlay", "light"); else url.searchParams.delete("overlay");
+    const src = url.pathname + url.search;
+    tile.dataset.overlay = light ? "light" : "full";
+    if (img.dataset.src === src) return;
+    img.dataset.src = src;
+    if (!img.dataset.failed && img.getAttribute("src")) img.src = src;
+  }
+  function wallOverlays() { document.querySelectorAll("#camera-grid .wall-tile").forEach(pickOverlay); }
+  function setLayout(grid, layout) {
+    grid.dataset.layout = layout;
+    const cols = wallColumns(grid);
+    grid.dataset.columns = String(cols);
+    grid.style.setProperty("--wall-cols", String(cols));
+    document.querySelectorAll("#wall-layout button[name=layout]").forEach((b) => b.setAttribute("aria-pressed", String(b.value === layout)));
+    wallOverlays();
+  }
+  // The layout is the user's, kept on the server: posted in the background, applied at once.
+  document.addEventListener("submit", (evt) => {
+    const form = evt.target.closest("#wall-layout");
+    const grid = document.getElementById("camera-grid");
+    if (!form || !grid || !evt.submitter) return;
+    evt.preventDefault();
+    const data = new FormData(form);
+    data.set("layout", evt.submitter.value);
+    setLayout(grid, evt.submitter.value);
+    fetch(form.action, { method: "POST", body: data, headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
+      .then((r) => { if (!r.ok) throw new Error("layout not saved: " + r.status); form.dataset.saved = evt.submitter.value; })
+      .catch((e) => { form.dataset.saved = ""; console.warn(e); });
+  });
+  document.addEventListener("click", (evt) => {
+    const btn = evt.target.closest("[data-fullscreen]");
+    if (!btn) return;
+    const tile = document.getElementById(btn.dataset.fullscreen);
+    if (!tile) return;
+    if (document.fullscreenElement === tile) document.exitFullscreen();
+    else tile.requestFullscreen().catch((e) => console.warn("full screen refused:", e.message));
+  });
+  document.addEventListener("fullscreenchange", () => {
+    document.querySelectorAll("[data-fullscreen]").forEach((b) => {
+      b.setAttribute("aria-pressed", String(document.fullscreenElement?.id === b.dataset.fullscreen));
+    });
+    wallOverlays();
+  });
+  // Browsers leave full screen on Esc themselves; this covers those that hand the key to the page.
+  document.addEventListener("keydown", (evt) => {
+    if (evt.key === "Escape" && document.fullscreenElement?.matches(".wall-tile")) document.exitFullscreen();
+  });
+  window.addEventListener("resize", () => wallOverlays());
+  // A tile whose camera stopped streaming shows its state (the fragment swapped in) instead.
+  function wallStates() {
+    document.querySelectorAll("#camera-grid .wall-state").forEach((state) => {
+      if (state.dataset.status === "running") { pickOverlay(state.closest(".wall-tile")); return; }
+      const img = state.parentElement.querySelector("img[data-wall-stream]");
+      if (!img || img.dataset.failed) return;
+      img.hidden = true;
+      img.dataset.failed = "1";
+      img.removeAttribute("src");
+    });
+  }
+  // A new alert marks its camera's tile until it is acknowledged or resolved.
+  function wallAlerts() {
+    const sig = document.getElementById("wall-alert-signal");
+    if (!sig || !sig.dataset.alertId || sig.dataset.seen) return;
+    sig.dataset.seen = "1";
+    const tile = document.getElementById("wall-tile-" + sig.dataset.cameraId);
+    if (!tile) return;
+    const ids = new Set((tile.dataset.alertIds || "").split(/\s+/).filter(Boolean));
+    if (sig.dataset.alertStatus === "open") {
+      ids.add(sig.dataset.alertId);
+      tile.dataset.alertLevel = sig.dataset.alertLevel;
+    } else ids.delete(sig.dataset.alertId);
+    tile.dataset.alertIds = Array.from(ids).join(" ");
+    const on = ids.size > 0;
+    tile.classList.toggle("alerting", on);
+    tile.setAttribute("aria-label", "Camera " + tile.dataset.cameraName + (on ? ", " + tile.dataset.alertLevel + " alert open" : ""));
+    const badge = document.getElementById("wall-alert-" + sig.dataset.cameraId);
+    if (badge) { badge.hidden = !on; badge.textContent = on ? tile.dataset.alertLevel + " alert" : ""; }
+  }
 
   // --- live camera chart -------------------------------------------------------------------
   const liveCharts = {};
@@ -193,6 +289,8 @@
   document.addEventListener("htmx:wsAfterMessage", (evt) => {
     armToasts();
     localTimes();
+    wallStates();
+    wallAlerts();
     retryStreams();
     recomputeTotals();
     pushLivePoints();
@@ -343,10 +441,12 @@
     sourceHints();
     document.querySelectorAll("canvas[data-live-chart]").forEach(liveChart);
     if (window.CrowdSafeDraw) window.CrowdSafeDraw.init();
+    wallOverlays();
   }
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:afterSettle", (evt) => {
     localTimes();
+    if (evt.detail.target?.id === "camera-grid" || evt.detail.elt?.id === "camera-grid") wallOverlays();
     if (evt.detail.target?.querySelector?.("#analytics-data") || evt.detail.target?.id === "analytics-results") drawAnalytics();
   });
   window.CrowdSafe = { drawAnalytics, recomputeTotals, liveCharts, analyticsCharts, localTimes };

@@ -176,7 +176,7 @@ PUBLIC = [
     ("post", "/api/auth/logout/", 400, {}),
 ]
 # Served outside DRF (its own auth) and checked in its own tests.
-ELSEWHERE = {("get", "/api/cameras/{camera_id}/stream/")}
+ELSEWHERE = {("get", "/api/cameras/{camera_id}/stream/"), ("get", "/api/cameras/{camera_id}/still/")}
 
 
 @pytest.fixture

@@ -111,17 +111,21 @@ def page(browser, asgi_server, request, transactional_db):
         context.close()
 
 
+def session_cookie(user, url: str) -> dict:
+    """A real session cookie for `user` on the server at `url` (signed in by Django's client)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": url}
+
+
 @pytest.fixture
 def login(page, asgi_server):
     """`login(user)`: put a real session cookie for `user` into the browser."""
-    from django.test import Client
 
     def do(user):
-        client = Client()
-        client.force_login(user)
-        page.context.add_cookies(
-            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": asgi_server}]
-        )
+        page.context.add_cookies([session_cookie(user, asgi_server)])
         return page
 
     return do

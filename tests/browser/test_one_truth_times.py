@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from alerts.models import Alert, AlertLevel, AlertTrigger
 from analytics.models import Metric, RiskLevel
 from cameras.models import Camera, CameraStatus, DesiredState, SourceType, Zone
+from tests.browser.conftest import session_cookie
 
 
 def _camera(name: str, status: str = CameraStatus.RUNNING) -> Camera:
@@ -63,8 +64,6 @@ def test_a_stream_that_answers_409_gives_way_to_the_placeholder(login, users, tr
 
 
 def test_times_show_in_the_viewers_zone_with_utc_on_hover(browser, asgi_server, users, transactional_db):
-    from django.test import Client
-
     camera = _camera("Tokyo Gate")
     alert = Alert.objects.create(camera=camera, level=AlertLevel.WARNING, trigger=AlertTrigger.DENSITY,
                                  message="Density 4.1 p/m²")
@@ -72,10 +71,7 @@ def test_times_show_in_the_viewers_zone_with_utc_on_hover(browser, asgi_server, 
     context = browser.new_context(base_url=asgi_server, timezone_id="Asia/Tokyo",
                                   viewport={"width": 1400, "height": 1000})
     try:
-        client = Client()
-        client.force_login(users["viewer"])
-        session = client.cookies["sessionid"].value
-        context.add_cookies([{"name": "sessionid", "value": session, "url": asgi_server}])
+        context.add_cookies([session_cookie(users["viewer"], asgi_server)])
         page = context.new_page()
         page.goto("/alerts/")
         shown = page.locator(f"#alert-{alert.pk} time")

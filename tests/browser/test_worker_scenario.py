@@ -1,7 +1,9 @@
 """The issue's full scenario: a real Celery worker analyses vtest.avi while an operator watches.
 
 The count on the dashboard changes without a reload, the camera view shows the annotated
-video, an alert raised by the rules pops up as a toast, and acknowledging it lowers the badge.
+video, an alert raised by the rules pops up as a toast and marks the camera's wall tile, a
+small tile plays the light rendering and full screen the full one, and acknowledging the
+alert lowers the badge.
 """
 
 from __future__ import annotations
@@ -63,6 +65,16 @@ def test_operator_watches_vtest_through_a_real_worker(page, login, users, stream
         badge = page.locator("#alert-badge")
         before = int(badge.text_content())
         assert before >= 1
+        # The video wall: the rules' alert marks the tile; a small tile plays the runner's light
+        # rendering (640 px wide), full screen the full one (vtest's own 768 px).
+        expect(page.locator(f"#wall-tile-{camera.pk}")).to_have_class(re.compile(r"\balerting\b"))
+        page.locator('#wall-layout button[value="4"]').click()
+        width = "([id, w]) => document.getElementById(id).naturalWidth === w"
+        page.wait_for_function(width, arg=[f"stream-{camera.pk}", 640], timeout=20_000)
+        page.get_by_role("button", name="Full screen: vtest walkway").click()
+        page.wait_for_function(width, arg=[f"stream-{camera.pk}", 768], timeout=20_000)
+        page.keyboard.press("Escape")
+        page.wait_for_function("() => document.fullscreenElement === null")
 
         page.goto(f"/cameras/{camera.pk}/")
         page.wait_for_function(

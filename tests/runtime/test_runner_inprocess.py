@@ -60,9 +60,9 @@ def test_live_frames_are_encoded_at_most_live_frame_hz(clip4, test_model, media_
     stored: list[tuple[int, bytes]] = []
     real_store = live.store_frame
 
-    def store_and_count(camera_id, seq, jpeg, heatmap_jpeg=None):
+    def store_and_count(camera_id, seq, jpeg, heatmap_jpeg=None, **renderings):
         stored.append((seq, jpeg[:2]))
-        real_store(camera_id, seq, jpeg, heatmap_jpeg)
+        real_store(camera_id, seq, jpeg, heatmap_jpeg, **renderings)
 
     monkeypatch.setattr(live, "store_frame", store_and_count)
     camera = _wanted_running("Throttled", clip4)
