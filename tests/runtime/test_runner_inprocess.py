@@ -184,7 +184,7 @@ def test_a_real_runner_ignores_masked_people_and_answers_the_editors_wish(
     monkeypatch.setattr(live, "store_raw_still", lambda cid, jpeg: (raw.append(jpeg), store_raw(cid, jpeg)))
     monkeypatch.setattr(
         live, "store_frame",
-        lambda cid, seq, jpeg, heat=None: (shown.append(jpeg), store_frame(cid, seq, jpeg, heat)),
+        lambda cid, seq, jpeg, heat=None, **kw: (shown.append(jpeg), store_frame(cid, seq, jpeg, heat, **kw)),
     )
     plain = _wanted_running("Unmasked", clip4)
     assert runner.run(plain.pk) == runner.FINISHED
