@@ -48,6 +48,13 @@ class Alert(models.Model):
     peak_metrics = models.JSONField(default=dict, blank=True, help_text="Peak figures while it held.")
     snapshot = models.ImageField(upload_to=snapshot_upload_to, max_length=500, blank=True)
     video_time_s = models.FloatField(null=True, blank=True, help_text="Source clock when raised.")
+    # The event clip (alerts/clips.py): annotated video around the trigger. Alerts raised
+    # within one clip's window share its file.
+    clip = models.FileField(max_length=500, blank=True)
+    clip_start_s = models.FloatField(
+        null=True, blank=True, help_text="Source clock of the clip's first frame."
+    )
+    clip_duration_s = models.FloatField(null=True, blank=True, help_text="Seconds of video the clip covers.")
 
     status = models.CharField(
         max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN, db_index=True

@@ -160,10 +160,10 @@ def test_every_frame_reaches_the_sinks_serialised_once_and_a_broken_sink_stops_n
 
 
 def test_a_sink_no_app_registered_stops_the_camera_with_the_reason(clip4, test_model, media_root, settings):
-    settings.CROWDSAFE_FRAME_SINKS = [*settings.CROWDSAFE_FRAME_SINKS, "event_clips"]
+    settings.CROWDSAFE_FRAME_SINKS = [*settings.CROWDSAFE_FRAME_SINKS, "crowd_counting_v2"]
     camera = _wanted_running("Misconfigured", clip4)
 
     assert runner.run(camera.pk) == runner.FAILED
     camera.refresh_from_db()
-    assert camera.status == CameraStatus.ERROR and "event_clips" in camera.status_detail
+    assert camera.status == CameraStatus.ERROR and "crowd_counting_v2" in camera.status_detail
     assert not Metric.objects.filter(camera=camera).exists()
