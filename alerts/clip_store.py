@@ -1,5 +1,6 @@
-"""Where event clips live, and their deletion: with their alerts, and after the recordings'
-retention (CROWDSAFE_RECORDINGS_RETENTION_DAYS), as the recordings they are cut from.
+"""Where event clips (and snapshots) live, and the clips' deletion: with their alerts, and
+after the recordings' retention (CROWDSAFE_RECORDINGS_RETENTION_DAYS), as the recordings
+they are cut from.
 
 Alerts raised within one clip's window share its file: it is deleted with the last of them.
 Deletion only ever removes files inside the clips folder.
@@ -16,24 +17,26 @@ from django.utils import timezone
 from alerts.models import Alert
 
 CLIPS_FOLDER = "clips"
+SNAPSHOTS_FOLDER = "snapshots"  # alerts.models.snapshot_upload_to
 
 
 def clips_dir(camera_id: int) -> Path:
     return Path(settings.MEDIA_ROOT) / CLIPS_FOLDER / str(camera_id)
 
 
-def clip_path(name: str) -> Path | None:
-    """The clip's file when `name` lies inside the clips folder; None otherwise."""
+def media_path(name: str, folder: str) -> Path | None:
+    """The file `name` (relative to MEDIA_ROOT) when it lies inside MEDIA_ROOT/`folder`;
+    None otherwise."""
     if not name:
         return None
-    root = (Path(settings.MEDIA_ROOT) / CLIPS_FOLDER).resolve()
+    root = (Path(settings.MEDIA_ROOT) / folder).resolve()
     path = (Path(settings.MEDIA_ROOT) / name).resolve()
     return path if path.is_relative_to(root) and path != root else None
 
 
 def delete_clip_file(name: str) -> bool:
     """Remove the file unless an alert still refers to it; True when it was removed."""
-    path = clip_path(name)
+    path = media_path(name, CLIPS_FOLDER)
     if path is None or Alert.objects.filter(clip=name).exists():
         return False
     path.unlink(missing_ok=True)
