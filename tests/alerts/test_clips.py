@@ -12,55 +12,19 @@ import pytest
 
 from alerts import clips
 from alerts.clip_store import purge_old_clips
-from alerts.clips import EventClipSink
 from alerts.models import Alert
-from alerts.sinks import AlertSink
-from cameras.models import Camera
-from cameras.runtime.sinks import CameraContext, FrameOutput, SinkStart
+from cameras.runtime.sinks import FrameOutput
+from tests.alerts.clip_feed import FPS, ORIGIN, Runner, number, painted
 from tests.alerts.frames import jpeg, make_frame, timeline
 
 # The encoder thread has a database connection of its own: it sees committed rows only.
 pytestmark = pytest.mark.django_db(transaction=True)
-ORIGIN = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
-FPS = 10
 
 
 @pytest.fixture(autouse=True)
 def _short_clips(settings):
     settings.CROWDSAFE_EVENT_CLIP_PRE_S = 2.0
     settings.CROWDSAFE_EVENT_CLIP_POST_S = 3.0
-
-
-def painted(ts: float, size: tuple[int, int] = (1280, 720)) -> np.ndarray:
-    """A frame that tells its time: its number (ts x fps) in 8 black or white stripes, one
-    per bit (survives H.264 and downscaling)."""
-    number, (w, h) = round(ts * FPS), size
-    image = np.zeros((h, w, 3), np.uint8)
-    for bit in range(8):
-        if number >> bit & 1:
-            image[:, bit * w // 8:(bit + 1) * w // 8] = 255
-    return image
-
-
-def number(image: np.ndarray) -> int:
-    w = image.shape[1]
-    return sum(1 << bit for bit in range(8) if image[:, bit * w // 8 + 4:(bit + 1) * w // 8 - 4].mean() > 127)
-
-
-class Runner:
-    """The two sinks in CROWDSAFE_FRAME_SINKS order, fed 1280x720 annotated frames."""
-
-    def __init__(self, camera: Camera) -> None:
-        start = SinkStart(camera.pk, ORIGIN, record_fps=FPS)
-        self.alerts, self.clips = AlertSink(start), EventClipSink(start)
-        self.context = CameraContext.load(Camera.objects.prefetch_related("zones").get(pk=camera.pk))
-
-    def feed(self, start: float, end: float, **frame_kw) -> None:
-        for ts in timeline(start, end, FPS):
-            image = painted(ts)
-            frame = FrameOutput(make_frame(ts, **frame_kw), lambda: jpeg(), annotated=image, wall=ORIGIN)
-            self.alerts.on_frame(self.context, frame)
-            self.clips.on_frame(self.context, frame)
 
 
 def read_clip(alert: Alert) -> tuple[list[int], tuple[int, int], float]:
@@ -94,6 +58,8 @@ def test_an_alert_gets_its_clip_from_the_pre_roll_to_the_post_roll(camera):
     assert fps == pytest.approx(FPS) and size == (640, 360)  # downscaled to 640 wide
     assert len(levels) == 51
     assert levels == list(range(51))  # from the pre-roll's first frame (0.0 s) to 5.0 s, none lost
+    snapshot = cv2.imdecode(np.frombuffer(alert.snapshot.read(), np.uint8), cv2.IMREAD_COLOR)
+    assert number(snapshot) == 20  # the snapshot is the trigger frame, 2 s into the clip
     assert Path(alert.clip.path).read_bytes()[4:8] == b"ftyp"  # MP4
 
 
