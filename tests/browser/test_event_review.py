@@ -55,3 +55,23 @@ def test_a_viewer_plays_the_clip_of_an_alert(page, login, users, clipped):
     page.goto(f"/cameras/{clipped.camera_id}/events/")
     expect(page.locator(f"#event-{clipped.pk} img.thumb")).to_be_visible()
     assert failed == []
+
+
+def test_the_clip_appears_on_an_open_alert_page_once_it_is_cut(page, login, users, settings):
+    settings.CROWDSAFE_EVENT_CLIP_PRE_S = 2.0
+    settings.CROWDSAFE_EVENT_CLIP_POST_S = 3.0
+    camera = Camera.objects.create(name="Live review", area_m2=100.0)
+    run = Runner(camera)
+    run.feed(0, 3, density=4.5)  # raised at 2.0 s; its post-roll runs to 5.0 s
+    alert = Alert.objects.get(camera=camera)
+    login(users["operator"]).goto(f"/alerts/{alert.pk}/")
+    expect(page.locator("#ws-label")).to_have_text("live")
+    expect(page.locator("#clip")).to_contain_text("No clip")
+
+    run.feed(3, 6, density=4.5)
+    run.clips.close()  # attached, and pushed as a changed alert
+    loaded = "() => (document.getElementById('alert-clip') || {}).readyState >= 1"
+    page.wait_for_function(loaded, timeout=15_000)
+    alert.refresh_from_db()
+    duration = page.locator("#alert-clip").evaluate("v => v.duration")
+    assert duration == pytest.approx(alert.clip_duration_s, abs=0.15)
