@@ -82,6 +82,8 @@ class _OpenClip:
 
 
 class EventClipSink(FrameSink):
+    """The pre-roll and the open clip, on the runner's frame thread (see the module's doc)."""
+
     def __init__(self, start: SinkStart) -> None:
         self.camera_id = start.camera_id
         self.fps = max(float(start.record_fps), 1.0)
