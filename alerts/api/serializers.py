@@ -1,19 +1,11 @@
 from __future__ import annotations
 
-import re
-
 from rest_framework import serializers
 
 from accounts.roles import Role, has_role
 from alerts.models import Alert, AlertEvent
+from alerts.text import hide_chat_ids
 from core.api.strict import StrictSerializer
-
-_CHAT_ID = re.compile(r"(chats?\s*:?\s*)(-?\d+|@\w+)", re.IGNORECASE)
-
-
-def hide_chat_ids(text: str) -> str:
-    """Telegram chat IDs are the admins' business: `chat 42: ...` becomes `chat ***: ...`."""
-    return _CHAT_ID.sub(r"\1***", text or "")
 
 
 def _shows_chat_ids(serializer: serializers.Serializer) -> bool:

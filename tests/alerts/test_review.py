@@ -88,6 +88,17 @@ def test_the_alert_page_shows_snapshot_clip_figures_and_history(client, users, r
     assert client.get(reverse("alert_detail", args=[reviewed.pk + 1000])).status_code == 404
 
 
+def test_the_history_shows_chat_ids_to_admins_only(client, users, reviewed):
+    reviewed.events.create(action="notify_failed", note="raised: chat 42: 400 Bad Request: chat not found")
+    url = reverse("alert_detail", args=[reviewed.pk])
+    for role in ("viewer", "operator"):
+        client.force_login(users[role])
+        page = client.get(url).content.decode()
+        assert "Notification failed: raised: chat ***: 400 Bad Request" in page and "chat 42" not in page
+    client.force_login(users["admin"])
+    assert "raised: chat 42: 400 Bad Request" in client.get(url).content.decode()
+
+
 def test_an_operator_acknowledges_and_resolves_on_the_alert_page(client, users, reviewed):
     url = reverse("alert_detail", args=[reviewed.pk])
     client.force_login(users["operator"])
