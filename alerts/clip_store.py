@@ -49,7 +49,13 @@ def purge_old_clips(days: int | None = None) -> int:
     days = settings.CROWDSAFE_RECORDINGS_RETENTION_DAYS if days is None else days
     if days <= 0:
         return 0
-    old = Alert.objects.filter(created_at__lt=timezone.now() - timedelta(days=days)).exclude(clip="")
+    cutoff = timezone.now() - timedelta(days=days)
+    old = Alert.objects.filter(created_at__lt=cutoff).exclude(clip="")
     names = set(old.values_list("clip", flat=True))
     old.update(clip="", clip_start_s=None, clip_duration_s=None)
+    # Files no alert took (a runner killed mid-clip, an alert deleted meanwhile), once as old.
+    root = Path(settings.MEDIA_ROOT) / CLIPS_FOLDER
+    for path in root.glob("*/*") if root.is_dir() else ():
+        if path.is_file() and path.stat().st_mtime < cutoff.timestamp():
+            names.add(path.relative_to(settings.MEDIA_ROOT).as_posix())
     return sum(delete_clip_file(name) for name in names)

@@ -149,6 +149,21 @@ def test_retention_deletes_old_clips_and_keeps_the_alerts(camera, settings):
     assert alert.clip.name == "" and alert.clip_duration_s is None and alert.message  # the alert stays
 
 
+def test_retention_also_deletes_old_files_no_alert_took(camera, settings):
+    """A runner killed mid-clip leaves a file no alert points to: it goes once as old."""
+    import os
+
+    settings.CROWDSAFE_RECORDINGS_RETENTION_DAYS = 7
+    folder = Path(settings.MEDIA_ROOT) / "clips" / str(camera.pk)
+    folder.mkdir(parents=True)
+    old, fresh = folder / "old.mp4", folder / "fresh.mp4"  # fresh: maybe still being written
+    old.write_bytes(b"0" * 100)
+    fresh.write_bytes(b"0" * 100)
+    os.utime(old, (0, 0))
+    assert purge_old_clips() == 1
+    assert not old.exists() and fresh.exists()
+
+
 def test_deleting_the_camera_deletes_its_clips(camera):
     run = Runner(camera)
     run.feed(0, 6, density=4.5)
