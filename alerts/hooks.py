@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from alerts import services, state
+from alerts import clips, services, state
 from alerts.rules import Action, KeyState, Thresholds, ZoneLimits, evaluate, merge_peak, step
 from cameras.models import Zone
 from core.runtime_settings import get_runtime_settings
@@ -136,6 +136,7 @@ def _apply(
 def _raise(camera, st: KeyState, obs, frame: dict, jpeg: bytes | None, zones: dict) -> None:
     zone = zones.get(str(obs.zone_id), (None, None))[0] if obs.zone_id is not None else None
     alert = services.raise_alert(camera, obs, frame=frame, jpeg=jpeg, zone=zone)
+    clips.alert_raised(camera.pk, alert.pk)  # the runner's clip sink cuts its clip
     st.alert_id = alert.pk
     st.level = obs.level
     st.peak = {}

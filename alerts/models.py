@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 from analytics.models import RiskLevel
 
@@ -48,6 +49,13 @@ class Alert(models.Model):
     peak_metrics = models.JSONField(default=dict, blank=True, help_text="Peak figures while it held.")
     snapshot = models.ImageField(upload_to=snapshot_upload_to, max_length=500, blank=True)
     video_time_s = models.FloatField(null=True, blank=True, help_text="Source clock when raised.")
+    # The event clip (alerts/clips.py): annotated video around the trigger. Alerts raised
+    # within one clip's window share its file.
+    clip = models.FileField(max_length=500, blank=True)
+    clip_start_s = models.FloatField(
+        null=True, blank=True, help_text="Source clock of the clip's first frame."
+    )
+    clip_duration_s = models.FloatField(null=True, blank=True, help_text="Seconds of video the clip covers.")
 
     status = models.CharField(
         max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN, db_index=True
@@ -84,6 +92,25 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.level} {self.get_trigger_display()} @ {self.camera}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("alert_detail", args=[self.pk])
+
+    # Media is never public: these role-checked endpoints serve it (core/media.py).
+    @property
+    def snapshot_url(self) -> str | None:
+        return reverse("alert-snapshot", args=[self.pk]) if self.snapshot else None
+
+    @property
+    def clip_url(self) -> str | None:
+        return reverse("alert-clip", args=[self.pk]) if self.clip else None
+
+    @property
+    def clip_trigger_s(self) -> float | None:
+        """Where the trigger lies in the clip (seconds from its start)."""
+        if self.clip_start_s is None or self.video_time_s is None:
+            return None
+        return round(max(self.video_time_s - self.clip_start_s, 0.0), 3)
 
 
 class AlertEvent(models.Model):

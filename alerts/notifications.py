@@ -10,6 +10,7 @@ import html
 import re
 from typing import Any
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
@@ -67,11 +68,23 @@ def build_caption(alert: Alert, kind: str = "raised", limit: int = CAPTION_LIMIT
     if kind == "all_clear":
         again = "The count is reliable again" if alert.trigger == "count_unreliable" else "Back at SAFE"
         message = f"{again}; the alert still needs resolving."
-    rest = ["", *figures, "", stamp]
+    rest = ["", *figures, "", stamp, *_link(alert)]
     room = limit - _plain_length([*head, "", "", *rest]) - 1
     if len(message) > room:
         message = message[: max(room - 1, 0)] + "…"
     return "\n".join([*head, "", escape(message), *rest])
+
+
+def alert_link(alert: Alert) -> str | None:
+    """The alert's review page as an absolute URL; None without CROWDSAFE_PUBLIC_URL (a link
+    to the worker's own host name would lead nowhere)."""
+    base = settings.CROWDSAFE_PUBLIC_URL
+    return f"{base}{alert.get_absolute_url()}" if base else None
+
+
+def _link(alert: Alert) -> list[str]:
+    url = alert_link(alert)
+    return [f'🔗 <a href="{html.escape(url)}">Snapshot, clip and history</a>'] if url else []
 
 
 def _plain_length(lines: list[str]) -> int:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from alerts.models import Alert, AlertLevel, AlertStatus, AlertTrigger
 
@@ -13,6 +16,25 @@ def latest_alerts(limit: int = 10, camera=None) -> list[Alert]:
     if camera is not None:
         qs = qs.filter(camera=camera)
     return list(qs.order_by("-created_at")[:limit])
+
+
+def alert_for_review(alert_id: int) -> Alert | None:
+    """One alert with what its page shows: camera, zone, who worked it, its trail."""
+    return (
+        Alert.objects.select_related("camera", "zone", "acknowledged_by", "resolved_by")
+        .prefetch_related("events__user")
+        .filter(pk=alert_id)
+        .first()
+    )
+
+
+def camera_timeline(camera, limit: int = 200) -> list[tuple[date, list[Alert]]]:
+    """The camera's newest alerts by day (in the display time zone), newest first."""
+    alerts = Alert.objects.select_related("zone").filter(camera=camera).order_by("-created_at")[:limit]
+    days: dict[date, list[Alert]] = {}
+    for alert in alerts:
+        days.setdefault(timezone.localdate(alert.created_at), []).append(alert)
+    return list(days.items())
 
 
 def unacknowledged_count() -> int:

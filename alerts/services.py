@@ -38,6 +38,7 @@ __all__ = [
     "record_peak",
     "mark_all_clear",
     "record_notification",
+    "attach_clip",
 ]
 
 # Sent by name: alerts.tasks imports this module (one direction, no import cycle).
@@ -215,6 +216,20 @@ def mark_all_clear(
     AlertEvent.objects.create(alert=alert, action=Action.ALL_CLEAR, note=f"{what} for {safe_for_s:.0f} s.")
     _after_commit(alert, CHANGED, "all_clear" if telegram_configured() else None)
     return alert
+
+
+def attach_clip(alert_ids: tuple[int, ...], name: str, *, start_s: float, duration_s: float) -> int:
+    """Give the alerts their event clip (a file under MEDIA_ROOT, `start_s` on the source
+    clock, `duration_s` of video); returns how many alerts still existed to take it."""
+    updated = Alert.objects.filter(pk__in=alert_ids).update(
+        clip=name,
+        clip_start_s=round(start_s, 3),
+        clip_duration_s=round(duration_s, 3),
+        updated_at=timezone.now(),
+    )
+    for alert in _with_relations().filter(pk__in=alert_ids):
+        push_alert(alert, CHANGED)  # pages show the clip without a reload
+    return updated
 
 
 # --- the operators' workflow ------------------------------------------------------------------

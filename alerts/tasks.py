@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from alerts import clip_store
 from alerts.models import Alert
 from alerts.notifications import KINDS, send_alert
 from alerts.services import SEND_NOTIFICATION_TASK, record_notification
@@ -37,3 +38,9 @@ def send_alert_notification(alert_id: int, kind: str = "raised") -> str:
     result = send_alert(alert, kind, s.telegram_bot_token, s.chat_id_list)
     record_notification(alert_id, kind, ok=result.ok, detail=result.detail)
     return result.detail
+
+
+@shared_task(name="alerts.tasks.purge_old_clips", ignore_result=True)
+def purge_old_clips() -> int:
+    """Event clips older than the recordings' retention (beat, hourly)."""
+    return clip_store.purge_old_clips()

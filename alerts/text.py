@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from alerts.rules import COUNT_UNRELIABLE, DENSITY, RISK_LEVEL, SURGE, Observation
@@ -43,3 +44,11 @@ def describe(obs: Observation, level: str | None = None) -> str:
         f"{level}: crowd stagnating{where} at {density} moving {fig['avg_speed']:.2f} m/s, "
         f"{people}, {risk}."
     )
+
+
+_CHAT_ID = re.compile(r"(chats?\s*:?\s*)(-?\d+|@\w+)", re.IGNORECASE)
+
+
+def hide_chat_ids(text: str) -> str:
+    """Telegram chat IDs are the admins' business: `chat 42: ...` becomes `chat ***: ...`."""
+    return _CHAT_ID.sub(r"\1***", text or "")

@@ -1,4 +1,5 @@
-"""Alerts page: filter, acknowledge and resolve with a note; new alerts refresh it live."""
+"""Alerts pages: the list (filter, acknowledge and resolve with a note; new alerts refresh it
+live), an alert's review page (snapshot, clip, trail) and a camera's event timeline."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -15,12 +16,14 @@ from accounts.permissions import role_required
 from accounts.roles import Role
 from alerts.forms import UNRESOLVED, AlertFilterForm, AlertNoteForm
 from alerts.models import Alert, AlertStatus
-from alerts.selectors import unacknowledged_count
+from alerts.selectors import alert_for_review, camera_timeline, unacknowledged_count
 from alerts.services import acknowledge_alert, resolve_alert
+from cameras.models import Camera
 from core.inputs import safe_next
 from core.pages import render_page
 
 PAGE_SIZE = 50
+TIMELINE_LIMIT = 200  # newest alerts on a camera's timeline
 
 
 def filtered_alerts(
@@ -65,6 +68,25 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "alerts-table":
         return render(request, "partials/alerts_table.html", context, status=status)
     return render_page(request, "pages/alerts.html", "alerts", context, status=status)
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """One event to review: snapshot, clip, figures, its trail; operators work it here too."""
+    alert = alert_for_review(alert_id)
+    if alert is None:
+        raise Http404("No such alert.")
+    return render_page(request, "pages/alert_detail.html", "alerts", {"alert": alert})
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def camera_events(request: HttpRequest, camera_id: int) -> HttpResponse:
+    """The camera's alerts over time, by day, with their snapshots and clips."""
+    camera = get_object_or_404(Camera, pk=camera_id)
+    context = {"camera": camera, "days": camera_timeline(camera, TIMELINE_LIMIT), "limit": TIMELINE_LIMIT}
+    return render_page(request, "pages/camera_events.html", "cameras", context)
 
 
 def _change(request: HttpRequest, alert_id: int, action: str) -> HttpResponse:

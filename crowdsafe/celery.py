@@ -29,6 +29,7 @@ app.conf.beat_schedule = {
     # long at most after its lease expires.
     "reconcile-cameras": {"task": "cameras.tasks.reconcile_cameras", "schedule": 5.0},
     "purge-old-recordings": {"task": "cameras.tasks.purge_old_recordings", "schedule": 3600.0},
+    "purge-old-clips": {"task": "alerts.tasks.purge_old_clips", "schedule": 3600.0},
     "purge-old-data": {"task": "analytics.tasks.purge_old_data", "schedule": 3600.0},
     # Hourly rollups of metrics, stored once an hour is sealed (reads never write them).
     "seal-metric-hours": {"task": "analytics.tasks.seal_metric_hours", "schedule": 600.0},

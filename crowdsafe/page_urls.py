@@ -50,6 +50,8 @@ urlpatterns = [
     path("analytics/export/", report_views.analytics_export, name="analytics_export"),
     # alerts
     path("alerts/", alert_views.alert_list, name="alerts"),
+    path("alerts/<int:alert_id>/", alert_views.alert_detail, name="alert_detail"),
+    path("cameras/<int:camera_id>/events/", alert_views.camera_events, name="camera_events"),
     path("alerts/<int:alert_id>/acknowledge/", alert_views.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/<int:alert_id>/resolve/", alert_views.alert_resolve, name="alert_resolve"),
     # admin pages

@@ -236,6 +236,10 @@ CROWDSAFE_CAMERAS_PER_PROCESS = env.int("CROWDSAFE_CAMERAS_PER_PROCESS", default
 # crash or hang then costs that camera only. On by default where a process hosts several cameras.
 CROWDSAFE_DECODE_ISOLATION = env.bool("CROWDSAFE_DECODE_ISOLATION", default=CROWDSAFE_CAMERAS_PER_PROCESS > 1)
 CROWDSAFE_RECORDING_MIN_FREE_MB = env.int("CROWDSAFE_RECORDING_MIN_FREE_MB", default=200)
+# Event clips (alerts/clips.py): seconds of video before and after an alert's trigger.
+CROWDSAFE_EVENT_CLIPS_ENABLED = env.bool("CROWDSAFE_EVENT_CLIPS_ENABLED", default=True)
+CROWDSAFE_EVENT_CLIP_PRE_S = env.float("CROWDSAFE_EVENT_CLIP_PRE_S", default=10.0)
+CROWDSAFE_EVENT_CLIP_POST_S = env.float("CROWDSAFE_EVENT_CLIP_POST_S", default=20.0)
 for _name, _lo, _hi in (
     ("CROWDSAFE_CAMERA_LEASE_TTL_S", 1, 600),
     ("CROWDSAFE_CAMERA_HEARTBEAT_S", 0.1, 60),
@@ -251,6 +255,8 @@ for _name, _lo, _hi in (
     ("CROWDSAFE_RECORDING_SEGMENT_SECONDS", 5, 86400),
     ("CROWDSAFE_RECORDING_MIN_FREE_MB", 0, 10**9),
     ("CROWDSAFE_CAMERAS_PER_PROCESS", 1, 256),
+    ("CROWDSAFE_EVENT_CLIP_PRE_S", 0, 60),
+    ("CROWDSAFE_EVENT_CLIP_POST_S", 1, 120),
 ):
     if not _lo <= globals()[_name] <= _hi:
         raise ImproperlyConfigured(f"{_name}={globals()[_name]} is outside {_lo}..{_hi}.")
@@ -283,7 +289,7 @@ for _name, _value, _lo, _hi in (
 
 # The sinks every camera runner feeds, in this order (registered by their apps, see
 # cameras/runtime/sinks.py). Not an environment setting: a deployment never turns alerts off here.
-CROWDSAFE_FRAME_SINKS = ["recording", "live_frame", "metrics", "alerts", "live_push"]
+CROWDSAFE_FRAME_SINKS = ["recording", "live_frame", "metrics", "alerts", "event_clips", "live_push"]
 
 # --- notifications ----------------------------------------------------------------------
 
@@ -291,6 +297,13 @@ CROWDSAFE_FRAME_SINKS = ["recording", "live_frame", "metrics", "alerts", "live_p
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 TELEGRAM_CHAT_IDS = env.list("TELEGRAM_CHAT_IDS", default=[])
 TELEGRAM_API_BASE = env.str("TELEGRAM_API_BASE", default="https://api.telegram.org")
+# Where users reach this installation (e.g. https://crowdsafe.example.org): Telegram messages
+# link to the alert's page under it. Empty: messages carry no link.
+CROWDSAFE_PUBLIC_URL = env.str("CROWDSAFE_PUBLIC_URL", default="").rstrip("/")
+if CROWDSAFE_PUBLIC_URL and not CROWDSAFE_PUBLIC_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(
+        "CROWDSAFE_PUBLIC_URL must be an absolute http(s) URL, e.g. https://crowdsafe.example.org."
+    )
 
 # --- Celery -----------------------------------------------------------------------------
 

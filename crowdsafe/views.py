@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -154,7 +155,12 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     else:
         form = RuntimeSettingsForm(current=current)
         status = 200
-    context = {"form": form, "current": current, "delivery": telegram_delivery(for_admin=True)}
+    context = {
+        "form": form,
+        "current": current,
+        "delivery": telegram_delivery(for_admin=True),
+        "public_url": django_settings.CROWDSAFE_PUBLIC_URL,
+    }
     return render_page(request, "pages/settings.html", "settings", context, status=status)
 
 

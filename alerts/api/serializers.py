@@ -1,19 +1,11 @@
 from __future__ import annotations
 
-import re
-
 from rest_framework import serializers
 
 from accounts.roles import Role, has_role
 from alerts.models import Alert, AlertEvent
+from alerts.text import hide_chat_ids
 from core.api.strict import StrictSerializer
-
-_CHAT_ID = re.compile(r"(chats?\s*:?\s*)(-?\d+|@\w+)", re.IGNORECASE)
-
-
-def hide_chat_ids(text: str) -> str:
-    """Telegram chat IDs are the admins' business: `chat 42: ...` becomes `chat ***: ...`."""
-    return _CHAT_ID.sub(r"\1***", text or "")
 
 
 def _shows_chat_ids(serializer: serializers.Serializer) -> bool:
@@ -40,7 +32,15 @@ class AlertSerializer(serializers.ModelSerializer):
     zone_name = serializers.CharField(source="zone.name", default=None, read_only=True)
     acknowledged_by = serializers.CharField(source="acknowledged_by.username", default=None, read_only=True)
     resolved_by = serializers.CharField(source="resolved_by.username", default=None, read_only=True)
-    snapshot_url = serializers.SerializerMethodField()
+    snapshot_url = serializers.CharField(
+        read_only=True, allow_null=True, help_text="JPEG of the frame that raised it"
+    )
+    clip_url = serializers.CharField(
+        read_only=True, allow_null=True, help_text="H.264 MP4 around the trigger; null until it is cut"
+    )
+    clip_trigger_s = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="Seconds into the clip where the alert was raised"
+    )
     risk_score = serializers.SerializerMethodField()
 
     class Meta:
@@ -59,6 +59,10 @@ class AlertSerializer(serializers.ModelSerializer):
             "risk_score",
             "snapshot_url",
             "video_time_s",
+            "clip_url",
+            "clip_start_s",
+            "clip_duration_s",
+            "clip_trigger_s",
             "status",
             "acknowledged_by",
             "acknowledged_at",
@@ -80,9 +84,6 @@ class AlertSerializer(serializers.ModelSerializer):
         if not _shows_chat_ids(self):
             data["notification_error"] = hide_chat_ids(data["notification_error"])
         return data
-
-    def get_snapshot_url(self, alert: Alert) -> str | None:
-        return alert.snapshot.url if alert.snapshot else None
 
     def get_risk_score(self, alert: Alert) -> float | None:
         value = (alert.metrics or {}).get("risk_score")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -15,11 +17,13 @@ from alerts.api.serializers import (
     NoteSerializer,
     StatisticsSerializer,
 )
+from alerts.clip_store import CLIPS_FOLDER, SNAPSHOTS_FOLDER, media_path
 from alerts.models import Alert, AlertLevel, AlertStatus, AlertTrigger
 from alerts.selectors import alert_statistics, unacknowledged_count
 from alerts.services import acknowledge_alert, resolve_alert
 from core.api.base import CrowdSafeViewSet, ErrorSerializer, parse_body
 from core.api.filters import DateTimeFilter
+from core.media import file_response
 
 _errors = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
@@ -58,12 +62,37 @@ class AlertFilter(filters.FilterSet):
         super().__init__(data, *args, **kwargs)
 
 
+def _media(request, file, what: str, folder: str):
+    """An alert's file, for any signed-in role (viewers review events too); only ever a file
+    inside its media folder (a row pointing elsewhere gets a 404)."""
+    path = media_path(file.name, folder) if file else None
+    if path is None:
+        raise exceptions.NotFound(f"This alert has no {what}.")
+    return file_response(request, path)
+
+
 class AlertViewSet(CrowdSafeViewSet):
     serializer_class = AlertSerializer
     filterset_class = AlertFilter
     queryset = Alert.objects.select_related("camera", "zone", "acknowledged_by", "resolved_by").order_by(
         "-created_at", "-id"
     )
+
+    @extend_schema(
+        responses={(200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY), **_errors}
+    )
+    @action(detail=True, methods=["get"])
+    def snapshot(self, request, pk=None):
+        """The annotated frame that raised the alert (JPEG)."""
+        return _media(request, self.get_object().snapshot, "snapshot", SNAPSHOTS_FOLDER)
+
+    @extend_schema(
+        responses={(200, "video/mp4"): OpenApiResponse(OpenApiTypes.BINARY), **_errors}
+    )
+    @action(detail=True, methods=["get"])
+    def clip(self, request, pk=None):
+        """The event clip (H.264 MP4, Range requests for seeking); 404 until it is cut."""
+        return _media(request, self.get_object().clip, "clip", CLIPS_FOLDER)
 
     def get_permissions(self):
         return [IsOperator() if self.action in ("acknowledge", "resolve") else IsViewer()]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from alerts.clips import EventClipSink
 from alerts.models import Alert
 from alerts.services import resolve_alert
 from alerts.sinks import AlertSink
@@ -40,17 +41,21 @@ def _stored(camera: Camera) -> dict[str, str]:
 def test_every_runner_gets_the_registered_sinks_in_the_configured_order(camera, settings):
     settings.CROWDSAFE_RECORDINGS_ENABLED = False  # no recorder thread for this test
     built = sinks.build(SinkStart(camera.pk, ORIGIN))
-    assert [name for name, _ in built] == ["recording", "live_frame", "metrics", "alerts", "live_push"]
+    assert [name for name, _ in built] == [
+        "recording", "live_frame", "metrics", "alerts", "event_clips", "live_push"
+    ]
     kinds = {name: type(sink) for name, sink in built}
     assert kinds["metrics"] is MetricsSink and kinds["alerts"] is AlertSink
-    assert kinds["live_push"] is LivePushSink
+    assert kinds["live_push"] is LivePushSink and kinds["event_clips"] is EventClipSink
+    for _, sink in built:
+        sink.close()
 
 
 def test_a_listed_sink_that_no_app_registered_fails_loudly(camera, settings):
-    settings.CROWDSAFE_FRAME_SINKS = ["metrics", "alerts", "event_clips"]
+    settings.CROWDSAFE_FRAME_SINKS = ["metrics", "alerts", "crowd_counting_v2"]
     errors = sinks.check_sinks(None)
-    assert [e.id for e in errors] == ["cameras.E001"] and "event_clips" in errors[0].msg
-    with pytest.raises(ImproperlyConfigured, match="event_clips"):
+    assert [e.id for e in errors] == ["cameras.E001"] and "crowd_counting_v2" in errors[0].msg
+    with pytest.raises(ImproperlyConfigured, match="crowd_counting_v2"):
         sinks.build(SinkStart(camera.pk, ORIGIN))
     with pytest.raises(ImproperlyConfigured, match="registered twice"):
         sinks.register("alerts", MetricsSink)

@@ -158,7 +158,8 @@ def test_new_and_changed_alerts_are_pushed_live(camera, operator_user, django_ca
     assert data["camera_id"] == camera.pk and data["camera_name"] == "Main Gate"
     assert data["level"] == "WARNING" and data["trigger"] == "density" and data["status"] == "open"
     assert data["unacknowledged_count"] == 1 and data["density"] == 4.5
-    assert data["snapshot_url"].startswith("/media/snapshots/")
+    assert data["snapshot_url"] == f"/api/alerts/{data['id']}/snapshot/"  # role-checked, never /media/
+    assert data["url"] == f"/alerts/{data['id']}/" and data["clip_url"] is None  # the clip comes later
     assert changed["type"] == "alert.changed"
     assert changed["data"]["status"] == "acknowledged"
     assert changed["data"]["acknowledged_by"] == "oscar_operator"

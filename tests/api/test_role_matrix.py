@@ -32,6 +32,12 @@ class Ctx:
     def new_alert(self) -> int:
         return self.make_alert().pk
 
+    def new_alert_with_media(self) -> int:
+        alert = self.make_alert()
+        alert.snapshot.save(f"snap_{next(_names)}.jpg", ContentFile(b"\xff\xd8" + b"0" * 64), save=False)
+        alert.clip.save(f"clips/{self.camera.pk}/clip_{next(_names)}.mp4", ContentFile(b"0" * 64))
+        return alert.pk
+
     def new_recording(self) -> int:
         recording = Recording(camera=self.camera, started_at=timezone.now() - timedelta(minutes=5))
         recording.file.save(f"clip_{next(_names)}.mp4", ContentFile(b"\x00\x00\x00\x18ftypmp42" + b"0" * 64))
@@ -122,6 +128,8 @@ CASES = [
         {"id": lambda c: c.new_alert()},
         lambda c: {"note": "cleared"},
     ),
+    ("get", "/api/alerts/{id}/snapshot/", VIEWER, 200, {"id": lambda c: c.new_alert_with_media()}, None),
+    ("get", "/api/alerts/{id}/clip/", VIEWER, 200, {"id": lambda c: c.new_alert_with_media()}, None),
     ("get", "/api/alerts/unacknowledged/count/", VIEWER, 200, {}, None),
     ("get", "/api/alerts/statistics/", VIEWER, 200, {}, None),
     ("get", "/api/recordings/", VIEWER, 200, {}, None),

@@ -83,6 +83,8 @@ def admin_pages(room: Room) -> list[str]:
         "/cameras/add/",
         "/analytics/",
         "/alerts/",
+        f"/alerts/{room.alert.pk}/",
+        f"/cameras/{cam}/events/",
         "/recordings/",
         "/logs/",
         "/settings/",

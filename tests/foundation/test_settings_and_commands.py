@@ -72,6 +72,9 @@ def test_check_deploy_is_clean_with_production_settings():
         ({"CROWDSAFE_LIVE_PUSH_HZ": "0"}, "CROWDSAFE_LIVE_PUSH_HZ=0.0 is outside"),
         ({"CROWDSAFE_RECONNECT_MAX_S": "fast"}, "could not convert string to float"),
         ({"CROWDSAFE_MEDIA_ACCEL_PREFIX": "protected"}, "must start and end with '/'"),
+        ({"CROWDSAFE_EVENT_CLIP_POST_S": "0"}, "CROWDSAFE_EVENT_CLIP_POST_S=0.0 is outside 1..120"),
+        ({"CROWDSAFE_EVENT_CLIP_PRE_S": "600"}, "CROWDSAFE_EVENT_CLIP_PRE_S=600.0 is outside 0..60"),
+        ({"CROWDSAFE_PUBLIC_URL": "crowdsafe.example.org"}, "CROWDSAFE_PUBLIC_URL must be an absolute"),
     ],
 )
 def test_settings_reject_bad_runtime_tunables(env, message):

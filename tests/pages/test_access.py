@@ -127,6 +127,8 @@ PAGE_CASES = [
     ("get", lambda f: reverse("analytics"), VIEW, 200),
     ("get", lambda f: reverse("analytics_export") + "?format=csv&preset=1h", OPER, 200),
     ("get", lambda f: reverse("alerts"), VIEW, 200),
+    ("get", lambda f: reverse("alert_detail", args=[f["alert"]().pk]), VIEW, 200),
+    ("get", lambda f: reverse("camera_events", args=[f["camera"].pk]), VIEW, 200),
     ("post", lambda f: reverse("alert_acknowledge", args=[f["alert"]().pk]), OPER, 302),
     ("get", lambda f: reverse("settings"), ADMN, 200),
     ("get", lambda f: reverse("users"), ADMN, 200),

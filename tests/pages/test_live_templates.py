@@ -90,6 +90,10 @@ def test_alert_fragments():
     html = render_to_string("live/alert_new.html", {"data": data})
     assert 'hx-swap-oob="beforeend:#toasts"' in html and 'data-alert-id="9"' in html
     assert "Gate &lt;b&gt;" in html  # escaped
+    assert "Review" not in html  # a summary without the alert's page (older pushes)
+    assert '<a class="btn" href="/alerts/9/">Review</a>' in render_to_string(
+        "live/alert_new.html", {"data": {**data, "url": "/alerts/9/"}}
+    )
     assert 'id="alert-badge" hx-swap-oob="true"' in html and 'data-count="3"' in html
     changed = render_to_string("live/alert_changed.html", {"data": {**data, "unacknowledged_count": 0}})
     assert 'data-count="0"' in changed and "zero" in changed

@@ -28,6 +28,20 @@ def cut_clip(src: Path, dest: Path, seconds: float, *, fourcc: str = "MJPG") -> 
     return dest
 
 
+def wanted_running(name: str, video: Path, area_m2: float = 50):
+    """A file camera on `video` whose wish is to run (as a start leaves it before the task)."""
+    from cameras import services
+    from cameras.models import DesiredState
+    from cameras.uploads import import_video_file
+
+    camera = services.create_camera(name=name, area_m2=area_m2, target_fps=10)
+    import_video_file(camera, video)
+    camera.refresh_from_db()
+    camera.desired_state = DesiredState.RUNNING
+    camera.save()
+    return camera
+
+
 class MjpegServer:
     """A local HTTP MJPEG camera (multipart/x-mixed-replace) looping a video at its frame rate."""
 

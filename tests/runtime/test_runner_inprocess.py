@@ -11,28 +11,18 @@ import pytest
 
 from analytics.engine import FrameResult
 from analytics.models import Metric
-from cameras import live, services
-from cameras.models import Camera, CameraStatus, DesiredState, Recording
+from cameras import live
+from cameras.models import CameraStatus, DesiredState, Recording
 from cameras.runtime import runner, sinks
 from cameras.runtime.sinks import CameraContext, FrameOutput, FrameSink, SinkStart
-from cameras.uploads import import_video_file
 from core.models import SystemLog
+from tests.runtime.helpers import wanted_running
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _wanted_running(name: str, video) -> Camera:
-    """A file camera on `video` whose wish is to run (as a start leaves it before the task)."""
-    camera = services.create_camera(name=name, area_m2=50, target_fps=10)
-    import_video_file(camera, video)
-    camera.refresh_from_db()
-    camera.desired_state = DesiredState.RUNNING
-    camera.save()
-    return camera
-
-
 def test_file_camera_runs_to_the_end_in_process(clip4, test_model, media_root):
-    camera = _wanted_running("In process", clip4)
+    camera = wanted_running("In process", clip4)
 
     assert runner.run(camera.pk) == runner.FINISHED
 
@@ -65,7 +55,7 @@ def test_live_frames_are_encoded_at_most_live_frame_hz(clip4, test_model, media_
         real_store(camera_id, seq, jpeg, heatmap_jpeg, **renderings)
 
     monkeypatch.setattr(live, "store_frame", store_and_count)
-    camera = _wanted_running("Throttled", clip4)
+    camera = wanted_running("Throttled", clip4)
     started = time.monotonic()
     assert runner.run(camera.pk) == runner.FINISHED
     elapsed = time.monotonic() - started
@@ -80,7 +70,7 @@ def test_a_file_camera_shut_down_midway_resumes_where_it_stopped(clip4, test_mod
     from cameras.runtime import progress
     settings.CROWDSAFE_CAMERA_HEARTBEAT_S = 0.2
     settings.CROWDSAFE_PACE_FILES = True  # 4 s of video in ~4 s: heartbeats in between
-    camera = _wanted_running("Resumed", clip4)
+    camera = wanted_running("Resumed", clip4)
     started = time.monotonic()
 
     def shut_down_after_2_s_of_video() -> bool:  # asked on every heartbeat, the first at the start
@@ -146,7 +136,7 @@ def test_every_frame_reaches_the_sinks_serialised_once_and_a_broken_sink_stops_n
 
     monkeypatch.setattr(FrameResult, "to_dict", counted)
     _Seen.frames = []
-    camera = _wanted_running("Sinks", clip4)
+    camera = wanted_running("Sinks", clip4)
 
     assert runner.run(camera.pk) == runner.FINISHED
 
@@ -161,12 +151,12 @@ def test_every_frame_reaches_the_sinks_serialised_once_and_a_broken_sink_stops_n
 
 
 def test_a_sink_no_app_registered_stops_the_camera_with_the_reason(clip4, test_model, media_root, settings):
-    settings.CROWDSAFE_FRAME_SINKS = [*settings.CROWDSAFE_FRAME_SINKS, "event_clips"]
-    camera = _wanted_running("Misconfigured", clip4)
+    settings.CROWDSAFE_FRAME_SINKS = [*settings.CROWDSAFE_FRAME_SINKS, "crowd_counting_v2"]
+    camera = wanted_running("Misconfigured", clip4)
 
     assert runner.run(camera.pk) == runner.FAILED
     camera.refresh_from_db()
-    assert camera.status == CameraStatus.ERROR and "event_clips" in camera.status_detail
+    assert camera.status == CameraStatus.ERROR and "crowd_counting_v2" in camera.status_detail
     assert not Metric.objects.filter(camera=camera).exists()
 
 
@@ -186,10 +176,10 @@ def test_a_real_runner_ignores_masked_people_and_answers_the_editors_wish(
         live, "store_frame",
         lambda cid, seq, jpeg, heat=None, **kw: (shown.append(jpeg), store_frame(cid, seq, jpeg, heat, **kw)),
     )
-    plain = _wanted_running("Unmasked", clip4)
+    plain = wanted_running("Unmasked", clip4)
     assert runner.run(plain.pk) == runner.FINISHED
     assert raw == []  # nobody asked
-    masked = _wanted_running("Masked", clip4)
+    masked = wanted_running("Masked", clip4)
     ExclusionArea.objects.create(camera=masked, name="All", polygon=[[0, 0], [1, 0], [1, 1], [0, 1]])
     live.wish_raw_still(masked.pk)
     shown.clear()
