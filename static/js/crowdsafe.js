@@ -115,7 +115,8 @@
     if (!tiles.length || !document.getElementById("total-people")) return;
     let people = 0, running = 0, worst = -1, where = "";
     tiles.forEach((t) => {
-      if (t.dataset.status === "running") running += 1;
+      if (t.dataset.status !== "running") return;  // a finished or reconnecting camera's figures are not "now"
+      running += 1;
       people += parseInt(t.dataset.count || "0", 10) || 0;
       // A tile's level is its camera's or its worst zone's, whichever is worse.
       const rank = LEVELS.indexOf(t.dataset.riskLevel || "");
@@ -217,6 +218,10 @@
   // A tile whose camera stopped streaming shows its state (the fragment swapped in) instead.
   function wallStates() {
     document.querySelectorAll("#camera-grid .wall-state").forEach((state) => {
+      // The tile's figures follow its status (a status change carries no figures): the
+      // headline then counts running cameras only, as the server does.
+      const figures = document.getElementById(state.id.replace(/^stream-(\d+)-placeholder$/, "dash-cam-$1"));
+      if (figures) figures.dataset.status = state.dataset.status;
       if (state.dataset.status === "running") { pickOverlay(state.closest(".wall-tile")); return; }
       const img = state.parentElement.querySelector("img[data-wall-stream]");
       if (!img || img.dataset.failed) return;

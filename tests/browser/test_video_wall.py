@@ -11,6 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from alerts.models import Alert, AlertLevel, AlertStatus, AlertTrigger
+from analytics.engine import CountQuality
 from cameras.models import Camera, CameraStatus, DesiredState, SourceType
 from tests.browser.conftest import in_thread, push, session_cookie
 from tests.browser.test_live_pages import frames_in_redis
@@ -119,10 +120,22 @@ def test_state_tiles_say_what_why_and_since_when_and_follow_live_status(page, lo
     expect(state.locator("time")).to_have_attribute("datetime", since.strftime("%Y-%m-%dT%H:%M:%SZ"))
     expect(page.locator(f"#stream-{wall[2].pk}")).to_be_hidden()
 
-    # A streaming tile whose video ends turns into a finished tile, never a broken image.
+    for camera, count in ((wall[0], 7), (wall[1], 5)):
+        push("dashboard", "dashboard.update", {
+            "camera_id": camera.pk, "name": camera.name, "count": count, "density": 0.1,
+            "risk_level": "SAFE", "risk_score": 0.02, "status": "running",
+            "count_quality": CountQuality("ok", [], None, None).to_dict(),
+        })
+    expect(page.locator("#total-people")).to_have_text("12")
+    expect(page.locator("#total-running")).to_have_text("2")
+
+    # A streaming tile whose video ends turns into a finished tile, never a broken image, and
+    # leaves the headline (its last figures are not "now"), as a reload would show it.
     ended = "2026-12-02T12:40:05+00:00"
     push("dashboard", "camera.status", {"camera_id": wall[0].pk, "status": "finished",
                                         "detail": "End of the video. 790 frames analysed.", "since": ended})
+    expect(page.locator("#total-running")).to_have_text("1")
+    expect(page.locator("#total-people")).to_have_text("5")
     state = page.locator(f"#stream-{wall[0].pk}-placeholder")
     expect(state).to_be_visible()
     expect(state).to_contain_text("Finished")
@@ -139,6 +152,7 @@ def test_state_tiles_say_what_why_and_since_when_and_follow_live_status(page, lo
     # Three tiles a row at 1400 px: each is under 480 px wide, so the light rendering.
     expect(img).to_have_attribute("src", f"/api/cameras/{wall[0].pk}/stream/?overlay=light")
     expect(state).to_be_hidden()
+    expect(page.locator("#total-running")).to_have_text("2")
     expect(page.locator("#grid-h")).to_have_text("Video wall")
 
 
