@@ -356,6 +356,10 @@ class CrowdEngine:
             zone_polygons_px=places.zone_polygons_px,
             line_points_px=places.line_points_px,
             line_arrows_px=places.line_arrows_px,
+            exclusion_polygons_px=[
+                np.asarray(e.polygon, np.float64) * np.array(size, np.float64)
+                for e in self._geometry.exclusions
+            ],
         )
         timings["analytics"] = (time.perf_counter() - ta) * 1e3
         timings["total"] = sum(v for k, v in timings.items() if k in ("detect_track", "analytics"))

@@ -30,6 +30,7 @@ CLUSTER_COLOR = (255, 180, 50)
 FLOW_COLOR = (200, 200, 50)
 ZONE_COLOR = (255, 120, 200)
 LINE_COLOR = (0, 255, 255)
+EXCLUDED_COLOR = (128, 128, 128)  # areas whose detections are ignored
 HUD_BG = (15, 15, 15)
 HUD_TEXT = (245, 245, 245)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -153,6 +154,17 @@ def render_frame(
         feet = rd.feet * scale
         if opts.heatmap and len(feet):
             draw_heatmap(img, feet, (rd.boxes[:, 3] - rd.boxes[:, 1]) * sy)
+
+        if opts.zones and rd.exclusion_polygons_px:
+            # Ignored areas, greyed, so an operator sees why nobody is counted there.
+            polys = [(poly * scale).astype(np.int32) for poly in rd.exclusion_polygons_px]
+            shade = img.copy()
+            cv2.fillPoly(shade, polys, EXCLUDED_COLOR)
+            cv2.addWeighted(shade, 0.35, img, 0.65, 0, dst=img)
+            for pts in polys:
+                cv2.polylines(img, [pts], True, EXCLUDED_COLOR, 1, AA)
+                tx, ty = int(pts[:, 0].min()) + 4, int(pts[:, 1].min()) + 14
+                cv2.putText(img, "excluded", (tx, ty), FONT, 0.4, EXCLUDED_COLOR, 1, AA)
 
         if opts.zones and rd.zone_polygons_px:
             for poly, zr in zip(rd.zone_polygons_px, result.zones, strict=False):

@@ -185,6 +185,7 @@ class RenderData:
     zone_polygons_px: list[np.ndarray] = field(default_factory=list)
     line_points_px: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
     line_arrows_px: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    exclusion_polygons_px: list[np.ndarray] = field(default_factory=list)  # ignored areas
 
 
 QUALITY_LEVELS = ("ok", "degraded", "unreliable")

@@ -96,3 +96,19 @@ def test_zone_density_uses_the_net_area():
     r = CrowdEngine(None, EngineConfig(), geo).analyse((boxes, np.array([1]), None), 0.0, FRAME)
     assert r.zones[0].count == 1 and r.zones[0].area_m2 == pytest.approx(50.0)
     assert r.zones[0].density == pytest.approx(1 / 50.0)
+
+
+def test_the_annotated_frame_shows_the_excluded_area_greyed():
+    # An operator must see why nobody is counted there: the area is shaded and outlined.
+    screen = ExclusionSpec(1, "screen", [(0.6, 0.6), (0.9, 0.6), (0.9, 0.9), (0.6, 0.9)])
+    geo = calibrated_geometry(exclusions=[screen])
+    engine = CrowdEngine(None, EngineConfig(), geo)
+    result = engine.analyse((np.zeros((0, 4)), np.zeros(0, np.int64), None), 0.0, FRAME)
+    frame = np.full((FRAME[1], FRAME[0], 3), 255, np.uint8)
+    out = engine.render(frame, result)
+    inside, outside = out[700:850, 700:850], out[420:480, 420:480]
+    assert inside.mean() < 220 and np.ptp(inside.reshape(-1, 3).mean(axis=1)) < 40  # greyed evenly
+    assert (outside == 255).all()  # nothing drawn beside it
+    bare = CrowdEngine(None, EngineConfig(), calibrated_geometry())
+    plain = bare.render(frame, bare.analyse((np.zeros((0, 4)), np.zeros(0, np.int64), None), 0.0, FRAME))
+    assert (plain[700:850, 700:850] == 255).all()
