@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import cv2
+import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
@@ -46,6 +47,7 @@ class ConnectionResult:
     width: int = 0
     height: int = 0
     fps: float = 0.0
+    frame: np.ndarray | None = field(default=None, repr=False, compare=False)  # the frame read
 
 
 def upload_dir() -> Path:
@@ -180,7 +182,7 @@ def _probe(resolved: ResolvedSource, timeout_s: float) -> ConnectionResult:
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         fps = fps if 0 < fps < 1000 else 0.0
         rate = f" at {fps:.1f} fps" if fps else ""
-        return ConnectionResult(True, f"Connected: {w}x{h}{rate}", w, h, fps)
+        return ConnectionResult(True, f"Connected: {w}x{h}{rate}", w, h, fps, frame)
     finally:
         cap.release()
 

@@ -297,14 +297,14 @@
       }));
     }
 
-    /* The still: fetched, not an <img src>, so "no picture" (204: a stopped live camera) is a
+    /* The still: fetched, not an <img src>, so "no picture" (204: an unreachable source) is a
        message rather than a broken image. */
     function loadStill() {
       fetch(wrap.dataset.stillUrl, { credentials: "same-origin", cache: "no-store" })
         .then((r) => (r.status === 200 ? r.blob() : null))
         .then((blob) => {
           if (!blob) {
-            status.textContent = "No picture: start the camera (a live source) or upload a video. You can still draw or type points.";
+            status.textContent = "No picture: the source did not answer (or no video is uploaded yet). You can still draw or type points.";
             wrap.dataset.still = "none";
             draw();
             return;

@@ -20,6 +20,7 @@ from cameras.runtime.engine_setup import ConfigWatcher, camera_geometry
 from cameras.runtime.leases import Lease
 from cameras.runtime.sinks import FrameOutput, SinkStart
 from core.models import SystemLog
+from tests.runtime.helpers import MjpegServer
 
 SQUARE = [[0.1, 0.1], [0.4, 0.1], [0.4, 0.4], [0.1, 0.4]]
 
@@ -150,9 +151,30 @@ def test_the_still_of_a_file_camera_is_its_first_frame_unannotated(client_as, us
     assert float(np.abs(still.astype(int) - first.astype(int)).mean()) < 3.0  # JPEG noise only
 
 
-def test_a_stopped_live_camera_has_no_still(client_as, users, camera):
+def test_an_unreachable_stopped_live_camera_has_no_still(client_as, users, camera):
+    camera.source = "http://127.0.0.1:9/video.mjpg"  # the discard port: refused at once
+    camera.save()
     response = client_as(users["admin"]).get(reverse("camera_raw_still", args=[camera.pk]))
     assert response.status_code == 204 and response.content == b""
+
+
+def test_a_stopped_live_camera_gives_a_frame_of_its_own_connection(client_as, users, camera, vtest_avi):
+    """Nobody holds a stopped camera's source: the editor gets one frame from a short
+    connection, so zones can be drawn before the first start."""
+    server = MjpegServer(vtest_avi, fps=25)
+    try:
+        camera.source_type, camera.source = SourceType.HTTP, server.url
+        camera.save()
+        response = client_as(users["admin"]).get(reverse("camera_raw_still", args=[camera.pk]))
+    finally:
+        server.close()
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    still = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_COLOR)
+    cap = cv2.VideoCapture(str(vtest_avi))
+    ok, first = cap.read()
+    cap.release()
+    assert ok and still.shape == first.shape
+    assert float(np.abs(still.astype(int) - first.astype(int)).mean()) < 6.0  # two JPEG passes
 
 
 def test_a_running_live_camera_sends_its_unannotated_frame_on_a_wish(client_as, users, camera):
