@@ -18,6 +18,7 @@ from analytics.gaps import gap_starts
 from analytics.models import Metric, RiskLevel
 from analytics.partials import Partial
 from core import count_quality as quality
+from core.times import utc_iso
 
 
 def _round(value: float, digits: int) -> float:
@@ -209,10 +210,12 @@ def live_chart_seed(camera, minutes: int = LIVE_CHART_MINUTES) -> list[dict[str,
     seed: list[dict[str, Any]] = []
     for i, row in enumerate(rows):
         if i in gaps:  # no data for a while: the chart's line breaks here
-            seed.append({"t": "", "count": None, "density": None, "risk": None})
+            seed.append({"t": "", "at": None, "count": None, "density": None, "risk": None})
+        at = parse_datetime(row["timestamp"]) if isinstance(row["timestamp"], str) else row["timestamp"]
         seed.append(
             {
-                "t": _clock(row["timestamp"], tz),
+                "t": _clock(row["timestamp"], tz),  # the site's zone: the page relabels it in the viewer's
+                "at": utc_iso(at) if at else None,
                 "count": row.get("count") or 0,
                 "density": row.get("density") or 0,
                 "risk": round((row.get("risk_score") or 0) * 100, 1),

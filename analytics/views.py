@@ -25,6 +25,7 @@ from analytics.forms import EXPORT_FORMATS, AnalyticsForm, form_for_request
 from analytics.gaps import gap_starts
 from cameras.models import Camera
 from core.pages import render_page
+from core.times import utc_iso
 
 CHART_POINTS = 500
 RAW_PAGE_SIZE = 50
@@ -36,25 +37,30 @@ BUCKET_SECONDS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400}
 def chart_series(
     rows: list[dict], bucketed: bool, span_s: float, step_s: float | None = None
 ) -> dict[str, list]:
-    """Chart.js inputs: labels in the display zone plus the four series.
+    """Chart.js inputs: labels in the display zone plus the four series, and each point's UTC
+    time with a label style, so the browser relabels the points in the viewer's own zone.
+    Day and week buckets are days of the display zone (the server cut them there): their
+    style is "date", which the browser keeps as the server wrote it.
 
     Where consecutive points are more than two buckets (`step_s`) apart a null point is put
     between them, so the line breaks across the period without data.
     """
     if bucketed:
-        fmt = "%d %b %H:%M" if span_s <= 7 * 86400 else "%d %b %Y"
+        fmt, style = ("%d %b %H:%M", "minutes") if span_s <= 7 * 86400 else ("%d %b %Y", "date")
     else:
-        fmt = "%H:%M:%S" if span_s <= 3600 else "%d %b %H:%M"
+        fmt, style = ("%H:%M:%S", "seconds") if span_s <= 3600 else ("%d %b %H:%M", "minutes")
     labels, count, density, risk, speed = [], [], [], [], []
+    utc: list[str | None] = []
     tz = timezone.get_current_timezone()
     times = [parse_datetime(row["bucket"] if bucketed else row["timestamp"]) for row in rows]
     gaps = set(gap_starts(times, step_s)) if all(times) else set()
     for i, (row, at) in enumerate(zip(rows, times, strict=True)):
         if i in gaps:
-            for values in (labels, count, density, risk, speed):
+            for values in (labels, count, density, risk, speed, utc):
                 values.append(None)
             labels[-1] = ""
         labels.append(at.astimezone(tz).strftime(fmt) if at else "")
+        utc.append(utc_iso(at) if at else None)
         if bucketed:
             count.append(row["avg_count"])
             density.append(row["avg_density"])
@@ -65,7 +71,8 @@ def chart_series(
             density.append(row["density"])
             risk.append(round(row["risk_score"] * 100, 1))
             speed.append(row["avg_speed"])
-    return {"labels": labels, "count": count, "density": density, "risk": risk, "speed": speed}
+    return {"labels": labels, "count": count, "density": density, "risk": risk, "speed": speed,
+            "times": utc, "label_style": style}
 
 
 def raw_rows(camera: Camera, start: datetime, end: datetime, zone=None):

@@ -15,6 +15,8 @@ from django.utils.dateformat import format as date_format
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
+from core.times import utc_iso
+
 register = template.Library()
 
 STYLES = {"d M Y H:i:s": "datetime", "d M H:i:s": "datetime-short", "d M Y H:i": "minutes", "H:i": "clock"}
@@ -30,7 +32,7 @@ def local_time(value, fmt: str = "d M Y H:i:s", empty: str = "—"):
     shown = date_format(timezone.localtime(value), fmt)
     return format_html(
         '<time datetime="{}" data-local-time="{}" title="{} UTC">{}</time>',
-        utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        utc_iso(utc),
         STYLES.get(fmt, "datetime"),
         utc.strftime("%Y-%m-%d %H:%M:%S"),
         shown,

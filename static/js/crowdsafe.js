@@ -39,6 +39,8 @@
         el.dataset.localised = "1";
       } catch (e) { /* the server's text stays */ }
     });
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone) (root || document).querySelectorAll("[data-browser-zone]").forEach((el) => { el.textContent = zone; });
   }
 
   // --- live sockets ask only for the fragments their page shows ----------------------------
@@ -250,6 +252,24 @@
     if (badge) { badge.hidden = !on; badge.textContent = on ? tile.dataset.alertLevel + " alert" : ""; }
   }
 
+  // Chart labels in the viewer's zone (the server's, in the site's zone, are the fallback);
+  // day and week buckets are the site's days and keep the server's labels.
+  const LABEL_STYLES = {
+    seconds: { hour: "2-digit", minute: "2-digit", second: "2-digit" },
+    minutes: { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit" },
+  };
+  function clockLabel(at) {
+    try { return new Intl.DateTimeFormat("en-GB", { ...LABEL_STYLES.seconds, hour12: false }).format(at); } catch (e) { return ""; }
+  }
+  function localLabels(data) {
+    const style = LABEL_STYLES[data.label_style];
+    if (!style || !Array.isArray(data.times) || data.times.length !== data.labels.length) return data.labels;
+    try {
+      const fmt = new Intl.DateTimeFormat("en-GB", { ...style, hour12: false });
+      return data.times.map((t, i) => (t ? fmt.format(new Date(t)) : data.labels[i]));
+    } catch (e) { return data.labels; }
+  }
+
   // --- live camera chart -------------------------------------------------------------------
   const liveCharts = {};
   function liveChart(canvas) {
@@ -258,7 +278,7 @@
     const chart = new Chart(canvas, {
       type: "line",
       data: {
-        labels: seed.map((p) => p.t),
+        labels: seed.map((p) => (p.at ? clockLabel(new Date(p.at)) : p.t)),
         datasets: [
           { label: "People", data: seed.map((p) => p.count), borderColor: "#00d4ff", yAxisID: "y", pointRadius: 0 },
           { label: "Density (p/m²)", data: seed.map((p) => p.density), borderColor: "#ff9500", yAxisID: "y1", pointRadius: 0 },
@@ -277,7 +297,7 @@
       el.dataset.seen = "1";
       const chart = liveChart(canvas);
       const max = parseInt(canvas.dataset.maxPoints || "300", 10);
-      chart.data.labels.push(el.dataset.t);
+      chart.data.labels.push(clockLabel(new Date()));  // the point is now: the viewer's clock
       chart.data.datasets[0].data.push(Number(el.dataset.count));
       chart.data.datasets[1].data.push(Number(el.dataset.density));
       chart.data.datasets[2].data.push(Number(el.dataset.risk));
@@ -327,6 +347,7 @@
     const src = document.getElementById("analytics-data");
     if (!src) return;
     const data = JSON.parse(src.textContent);
+    data.labels = localLabels(data);
     const series = [
       ["chart-count", "People", "count", "#00d4ff"],
       ["chart-density", "Density (p/m²)", "density", "#ff9500"],

@@ -85,6 +85,36 @@ def test_times_show_in_the_viewers_zone_with_utc_on_hover(browser, asgi_server, 
         context.close()
 
 
+def test_chart_times_are_in_the_viewers_zone(browser, asgi_server, users, transactional_db):
+    """The analytics chart and the camera page's live chart label their points in the
+    browser's zone (the server's labels, in the site's zone, are only the fallback)."""
+    camera = _camera("Osaka Gate")
+    times = [timezone.now().replace(microsecond=0) - timedelta(seconds=s) for s in range(40, 10, -1)]
+    _rows(camera, times, 6)
+    tokyo = [(at + timedelta(hours=9)).strftime("%H:%M:%S") for at in times]
+    context = browser.new_context(base_url=asgi_server, timezone_id="Asia/Tokyo",
+                                  viewport={"width": 1400, "height": 1000})
+    try:
+        context.add_cookies([session_cookie(users["viewer"], asgi_server)])
+        page = context.new_page()
+        page.goto(f"/analytics/?camera={camera.pk}&preset=1h")
+        expect(page.locator("#chart-count")).to_have_attribute("data-points", re.compile(r"\d+"))
+        labels = page.evaluate("CrowdSafe.analyticsCharts['chart-count'].data.labels")
+        island = page.evaluate("JSON.parse(document.getElementById('analytics-data').textContent)")
+        buckets = [datetime.fromisoformat(t.replace("Z", "+00:00")) for t in island["times"]]
+        assert len(buckets) >= 3 and buckets[0] <= times[0]
+        assert labels == [(at + timedelta(hours=9)).strftime("%H:%M:%S") for at in buckets]
+        assert labels != island["labels"]  # the site's zone (UTC here) was the fallback only
+        expect(page.locator("[data-browser-zone]")).to_have_text("Asia/Tokyo")
+        page.goto(f"/cameras/{camera.pk}/")
+        canvas = f"live-chart-{camera.pk}"
+        page.wait_for_function(f"window.CrowdSafe && CrowdSafe.liveCharts['{canvas}']")
+        seed = page.evaluate(f"CrowdSafe.liveCharts['{canvas}'].data.labels")
+        assert seed[0] == tokyo[0] and seed[-1] == tokyo[-1], (seed, tokyo)
+    finally:
+        context.close()
+
+
 def test_analytics_reloads_on_a_new_camera_or_zone_keeping_the_range(login, users, transactional_db):
     now = timezone.now().replace(microsecond=0)
     first, second = _camera("A Stand"), _camera("B Stand")
