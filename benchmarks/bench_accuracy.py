@@ -6,11 +6,13 @@ For every clip of ``crowd-counts`` (../shared/data/crowd-counts: four public cli
 counted by hand) and every tiling mode (off, on, auto), a fresh engine runs over the clip from
 its first frame to its last counted one, as a camera would (auto decides from what it sees on
 the way). At each counted frame it records the hand count, the product's count (people after
-its filters), recall = count / hand count, the count quality and the detection time. Then the
+its filters), recall = count / hand count, the heads found (hand-marked heads matched one to
+one to a counted box, from points.json), the count quality and the detection time. Then the
 sparse-scene cost: the first 300 frames of Debian's vtest.avi with ``auto`` against ``off``
 and against today's path (detector at the camera's confidence, filters, tracker, analytics;
 no tiling, no count quality), ms per frame from one run.
 
+``--no-mirror`` runs tiled frames without the mirrored passes (``EngineConfig.tile_mirror``).
 Prints a table and writes JSON (``--out``, default var/bench_accuracy.json).
 """
 
@@ -31,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from analytics.engine import CrowdEngine, DetectorConfig, EngineConfig, get_detector  # noqa: E402
+from analytics.engine.evaluation import match_heads  # noqa: E402
 from analytics.engine.people import filter_boxes  # noqa: E402
 from analytics.engine.results import QUALITY_LEVELS  # noqa: E402
 from analytics.engine.tracking import PersonTracker  # noqa: E402
@@ -49,13 +52,20 @@ def default_model() -> str:
 
 
 def run_clip(
-    detector, video: Path, frames: dict[int, dict], mode: str, imgsz: int | None, stride: int = 1
+    detector,
+    video: Path,
+    frames: dict[int, dict],
+    mode: str,
+    imgsz: int | None,
+    stride: int = 1,
+    points: dict | None = None,
+    mirror: bool = True,
 ) -> list[dict]:
     """Run one clip with one tiling mode; one row per counted frame. With ``stride`` > 1 only
     every stride-th frame (and every counted one) is analysed, as a camera at a lower rate."""
     cap = cv2.VideoCapture(str(video))
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-    engine = CrowdEngine(detector, EngineConfig(tiling=mode, imgsz=imgsz))
+    engine = CrowdEngine(detector, EngineConfig(tiling=mode, imgsz=imgsz, tile_mirror=mirror))
     rows = []
     last = max(frames)
     for index in range(last + 1):
@@ -70,18 +80,27 @@ def run_clip(
         if index in frames:
             truth = frames[index]["people"]
             q = result.count_quality
+            heads = (points or {}).get(str(index))
+            found = unmatched = None
+            if heads:
+                match = match_heads(np.array([p.box for p in result.persons]), heads)
+                found, unmatched = match.found, match.boxes_on_nobody
             rows.append(
                 {
                     "frame": index,
                     "people": truth,
                     "count": result.count,
                     "recall": round(result.count / truth, 3),
+                    "heads_found": found,  # marked heads matched one to one to a box (None: no points)
+                    "person_recall": None if found is None else round(found / len(heads), 3),
+                    "boxes_on_nobody": unmatched,
                     "quality": q.level,
                     "reasons": q.reasons,
                     "estimated_count": q.estimated_count,
                     "undercount_factor": q.undercount_factor,
                     "tiled": result.tiling.active,
                     "grid": list(result.tiling.grid),
+                    "mirrored": result.tiling.mirrored,
                     "ms": round(ms, 1),
                 }
             )
@@ -141,6 +160,7 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=DATA, help="crowd-counts folder")
     ap.add_argument("--modes", default=",".join(MODES), help="tiling modes to run, comma-separated")
     ap.add_argument("--stride", type=int, default=1, help="analyse every N-th frame of the clips")
+    ap.add_argument("--no-mirror", action="store_true", help="tiled frames without the mirrored passes")
     ap.add_argument("--vtest-frames", type=int, default=300, help="frames of vtest.avi (0: skip)")
     ap.add_argument("--out", type=Path, default=REPO / "var" / "bench_accuracy.json")
     args = ap.parse_args()
@@ -151,6 +171,9 @@ def main() -> int:
     if not counts_file.exists():
         ap.error(f"no dev set at {args.data} (counts.json missing)")
     counts = json.loads(counts_file.read_text())["counts"]
+    points_file = args.data / "points.json"
+    points = json.loads(points_file.read_text())["points"] if points_file.exists() else {}
+    mirror = not args.no_mirror
     by_clip: dict[str, dict[int, dict]] = {}
     for c in counts:
         by_clip.setdefault(c["video"], {})[int(c["frame"])] = c
@@ -162,19 +185,25 @@ def main() -> int:
         "backend": detector.backend,
         "imgsz": detector.effective_imgsz(args.imgsz),
         "imgsz_note": detector.imgsz_note(args.imgsz),
+        "tile_mirror": mirror,
         "clips": {},
     }
     print(f"model {detector.model_path} ({detector.backend}, input {report['imgsz']})")
     print(f"{'clip':20s} {'mode':5s} {'frame':>5s} {'hand':>5s} {'count':>5s} {'recall':>6s} "
-          f"{'quality':10s} {'est.':>5s} {'tiles':>5s} {'ms':>7s}")
+          f"{'heads':>5s} {'quality':10s} {'est.':>5s} {'tiles':>5s} {'ms':>7s}")
     for clip, frames in by_clip.items():
         report["clips"][clip] = {}
         for mode in modes:
-            rows = run_clip(detector, args.data / clip, frames, mode, args.imgsz, max(1, args.stride))
+            rows = run_clip(
+                detector, args.data / clip, frames, mode, args.imgsz, max(1, args.stride),
+                points.get(clip), mirror,
+            )
             recalls = [r["recall"] for r in rows]
+            per_person = [r["person_recall"] for r in rows if r["person_recall"] is not None]
             summary = {
                 "frames": rows,
                 "mean_recall": round(statistics.fmean(recalls), 3),
+                "mean_person_recall": round(statistics.fmean(per_person), 3) if per_person else None,
                 "ms_per_frame": round(statistics.fmean(r["ms"] for r in rows), 1),
                 "quality": {lvl: sum(r["quality"] == lvl for r in rows) for lvl in QUALITY_LEVELS},
             }
@@ -182,9 +211,12 @@ def main() -> int:
             for r in rows:
                 grid = "x".join(map(str, r["grid"])) if r["tiled"] else "-"
                 est = r["estimated_count"] if r["estimated_count"] is not None else ""
+                heads = r["heads_found"] if r["heads_found"] is not None else ""
                 print(f"{clip[:20]:20s} {mode:5s} {r['frame']:5d} {r['people']:5d} {r['count']:5d} "
-                      f"{r['recall']:6.2f} {r['quality']:10s} {est!s:>5s} {grid:>5s} {r['ms']:7.1f}")
-            print(f"{'':20s} {mode:5s} mean recall {summary['mean_recall']:.3f}, "
+                      f"{r['recall']:6.2f} {heads!s:>5s} {r['quality']:10s} {est!s:>5s} {grid:>5s} "
+                      f"{r['ms']:7.1f}")
+            print(f"{'':20s} {mode:5s} mean recall {summary['mean_recall']:.3f} "
+                  f"(heads found {summary['mean_person_recall']}), "
                   f"{summary['ms_per_frame']:.0f} ms per counted frame")
 
     checks = {}

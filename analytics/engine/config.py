@@ -52,6 +52,10 @@ class EngineConfig:
     tile_min_person_px: float = 40.0  # the smallest expected person should reach this at the net
     tile_max: int = 12  # most tiles per frame (plus the full frame)
     tiling_recheck_s: float = 30.0  # auto re-decides this often (source time)
+    # While tiling is in force, the frame and its tiles also go through the detector mirrored
+    # (test-time augmentation, in the same batch): a small detector misses people at random
+    # in one pass that the mirrored pass finds; the two passes' boxes merge like the tiles'.
+    tile_mirror: bool = True
     # --- count quality ---
     quality_blur_min: float = 12.0  # variance of the Laplacian (downscaled grey) below: blurred
     quality_dark_max: float = 25.0  # mean grey level below: too dark to count

@@ -234,7 +234,9 @@ class CrowdEngine:
         struggling = bool({"small_boxes", "faint", "saturated", "overlap"} & set(quality.reasons))
         people.observe(found, t, struggling)
         result.count_quality = quality
-        result.tiling = TilingState(c.tiling, found.tiled, found.grid, people.policy.reason)
+        result.tiling = TilingState(
+            c.tiling, found.tiled, found.grid, people.policy.reason, found.mirrored
+        )
         result.imgsz = people.imgsz
         result.imgsz_note = people.imgsz_note
         if not view.unusable:

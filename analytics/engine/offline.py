@@ -113,6 +113,7 @@ def analyze_video(
                     "quality_reasons": list(q.reasons),
                     "estimated_count": q.estimated_count,
                     "tiling": "x".join(map(str, result.tiling.grid)) if result.tiling.active else "off",
+                    "mirrored": result.tiling.mirrored,
                     "ms": round(result.timings_ms.get("detect_track", 0.0), 1),
                 }
             )
@@ -178,6 +179,7 @@ def analyze_video(
         },
         "unique_tracks": len(track_ids),
         "tiling_mode": engine.config.tiling,
+        "tile_mirror": engine.config.tile_mirror,
         "imgsz": det.effective_imgsz(engine.config.imgsz),
         "imgsz_note": det.imgsz_note(engine.config.imgsz),
         "quality_frames": {lvl: quality_frames.get(lvl, 0) for lvl in QUALITY_LEVELS},

@@ -75,6 +75,7 @@ class PeopleFound:
     full_frame_count: int  # what the full frame alone found (after filters)
     frame_size: tuple[int, int] = (0, 0)
     resolution_checked: bool = False  # auto saw lately that finer tiles find nobody more
+    mirrored: bool = False  # the frame and tiles also went through the detector mirrored
 
     def confirm(self, ids: np.ndarray) -> tuple[Detections, np.ndarray, DetectionEvidence]:
         """People (sure, and faint ones with a track), their track IDs, and the evidence."""
@@ -170,26 +171,30 @@ class PeopleDetector:
             plan = self.plan((w, h), self.policy.zoom) if self.policy.active else None
             decision = TilingDecision(plan is not None, False, self.policy.zoom)
         self._zoom_used = decision.zoom
-        images = [frame_bgr]
-        if plan is not None:
-            images += [frame_bgr[y0:y1, x0:x1] for x0, y0, x1, y1 in plan.tiles]
+        regions = [(0, 0, w, h), *(plan.tiles if plan is not None else ())]
+        images = [frame_bgr[y0:y1, x0:x1] for x0, y0, x1, y1 in regions]
+        # Mirrored passes once tiling is in force, finer tiles tried then included (they are
+        # compared with mirrored frames); not on a probe while tiling is off, which compares
+        # the tiles with the full frame like for like and costs a sparse scene one frame.
+        mirrored = plan is not None and c.tile_mirror and self.policy.active
+        n_plain = len(images)
+        if mirrored:
+            images += [np.ascontiguousarray(image[:, ::-1]) for image in images]
+            regions += regions
         conf = self.detector.config.conf if c.detect_conf is None else c.detect_conf
         passes = self.detector.detect_batch(
             images, conf=min(CANDIDATE_CONF, conf), iou=c.detect_iou, imgsz=c.imgsz
         )
-        full_scale = self.imgsz / max(w, h)
         boxes, scores, source, scale = [], [], [], []
         for k, d in enumerate(passes):
-            if k == 0:
-                offset, s = np.zeros(4, np.float32), full_scale
-            else:
-                x0, y0, x1, y1 = plan.tiles[k - 1]  # type: ignore[union-attr]
-                offset = np.array([x0, y0, x0, y0], np.float32)
-                s = self.imgsz / max(x1 - x0, y1 - y0)
-            boxes.append(d.xyxy + offset)
+            x0, y0, x1, y1 = regions[k]
+            box = d.xyxy
+            if k >= n_plain:  # back from the mirror image: x → width − x
+                box = np.stack([x1 - x0 - box[:, 2], box[:, 1], x1 - x0 - box[:, 0], box[:, 3]], axis=1)
+            boxes.append(box + np.array([x0, y0, x0, y0], np.float32))
             scores.append(d.conf)
             source.append(np.full(len(d), k))
-            scale.append(np.full(len(d), s))
+            scale.append(np.full(len(d), self.imgsz / max(x1 - x0, y1 - y0)))
         xyxy = np.concatenate(boxes)
         score = np.concatenate(scores)
         src = np.concatenate(source)
@@ -244,6 +249,7 @@ class PeopleDetector:
             full_frame_count=full_count,
             frame_size=size,
             resolution_checked=self.policy.resolution_checked(t),
+            mirrored=mirrored,
         )
 
     def observe(self, found: PeopleFound, t: float, struggling: bool) -> None:

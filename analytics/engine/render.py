@@ -341,7 +341,7 @@ def _draw_hud(img: np.ndarray, r: FrameResult, opts: RenderOptions) -> None:
     ]
     if r.tiling.mode != "off":
         grid = "x".join(str(v) for v in r.tiling.grid)
-        state = f"on {grid}" if r.tiling.active else "off"
+        state = f"on {grid}{' + mirror' if r.tiling.mirrored else ''}" if r.tiling.active else "off"
         lines.append((f"Tiling: {r.tiling.mode} ({state})", HUD_TEXT))
     if not r.calibrated:
         lines.append(("uncalibrated (area estimate)", (0, 210, 255)))

@@ -228,6 +228,7 @@ class TilingState:
     active: bool = False  # tiles were used on this frame
     grid: tuple[int, int] = (1, 1)  # (columns, rows)
     reason: str = ""  # why auto chose it
+    mirrored: bool = False  # the frame and tiles also went through the detector mirrored
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -235,6 +236,7 @@ class TilingState:
             "active": self.active,
             "grid": list(self.grid),
             "reason": self.reason,
+            "mirrored": self.mirrored,
         }
 
 

@@ -19,12 +19,15 @@ def quality_reasons(reasons: Any) -> str:
 
 @register.filter
 def tiling_label(tiling: Any) -> str:
-    """The sliced-inference mode in force: 'auto (on, 3x2)', 'auto (off)', 'on (2x2)', 'off'."""
+    """The sliced-inference mode in force: 'auto (on, 3x2)', 'auto (off)', 'on (2x2)', 'off';
+    ' + mirror' when the tiles also went through the detector mirrored."""
     if not isinstance(tiling, dict) or not tiling.get("mode"):
         return "—"
     mode = str(tiling["mode"])
     grid = tiling.get("grid") or []
     size = f"{grid[0]}x{grid[1]}" if len(grid) == 2 else ""
+    if size and tiling.get("mirrored"):
+        size += " + mirror"
     if mode == "off":
         return "off"
     if mode == "on":

@@ -45,7 +45,7 @@ class CameraSerializer(serializers.ModelSerializer):
     is_processing = serializers.SerializerMethodField()
     current_metrics = serializers.SerializerMethodField()
     detection = serializers.SerializerMethodField(
-        help_text="What the runner does now: tiling mode/active/grid, input size (with a note when "
+        help_text="What the runner does now: tiling mode/active/grid/mirrored, input size (with a note when "
         "the model cannot honour the setting) and the count quality; null when not running."
     )
 

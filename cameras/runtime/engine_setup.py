@@ -86,6 +86,7 @@ def engine_config(rs: RuntimeSettings | None = None, camera: Camera | None = Non
         detect_iou=rs.detector_iou,
         pressure_radius_m=rs.pressure_radius_m,
         surge_min_density_pm2=rs.surge_min_density,  # the live figure follows the surge alert
+        tile_mirror=settings.CROWDSAFE_TILE_MIRROR,
         **per_camera,
     )
 

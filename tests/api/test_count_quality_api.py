@@ -88,7 +88,9 @@ def test_camera_detail_list_and_current_show_the_mode_in_force_and_the_quality(
 ):
     api = api_as(viewer_user)
     expected = {
-        "tiling": {"mode": "auto", "active": True, "grid": [3, 2], "reason": "small people"},
+        "tiling": {
+            "mode": "auto", "active": True, "grid": [3, 2], "reason": "small people", "mirrored": False
+        },
         "imgsz": 640,
         "imgsz_note": NOTE,
         "count_quality": {

@@ -9,6 +9,7 @@ import pytest
 
 from analytics.engine import CrowdEngine, EngineConfig
 from analytics.engine.crowd import helbing_pressure
+from analytics.engine.evaluation import match_heads
 from analytics.engine.people import filter_boxes
 from analytics.engine.quality import DetectionEvidence, ViewMeter, count_quality
 from analytics.engine.tiling import TilingPolicy, merge_boxes, plan_tiles
@@ -322,3 +323,17 @@ def test_box_coverage_is_the_share_of_the_frame_under_boxes():
     boxes = np.array([[0, 0, 320, 360], [160, 0, 480, 360]], np.float32)  # overlap counted once
     assert box_coverage(boxes, (640, 360)) == pytest.approx(0.75, abs=0.02)
     assert box_coverage(np.zeros((0, 4)), (640, 360)) == 0.0
+
+
+def test_heads_are_matched_to_boxes_one_to_one():
+    # Two people side by side under one coarse box, a third alone, a box on nobody.
+    boxes = np.array([[0, 0, 40, 60], [100, 0, 120, 50], [200, 200, 220, 240]], float)
+    heads = [(10, 5), (30, 5), (110, 4)]
+    m = match_heads(boxes, heads)
+    assert (m.found, m.boxes_on_nobody) == (2, 1)  # the coarse box counts one person
+    # Overlapping boxes in an overhead view: each head goes to the box whose top it is at.
+    boxes = np.array([[0, 0, 30, 80], [10, 20, 40, 100]], float)
+    assert match_heads(boxes, [(15, 5), (25, 25)]).found == 2
+    assert match_heads(boxes, [(300, 300)]).found == 0
+    assert match_heads(np.zeros((0, 4)), heads).found == 0
+

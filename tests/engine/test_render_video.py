@@ -210,6 +210,7 @@ def test_analyze_video_command(model_path, vtest_path, tmp_path):
     assert series[1]["t"] == pytest.approx(1 / summary["source_fps"], abs=1e-3)  # the video's clock
     assert all(f["count_quality"] in ("ok", "degraded", "unreliable") for f in series)
     assert all(f["tiling"] == "off" or "x" in f["tiling"] for f in series)
+    assert not any(f["mirrored"] for f in series if f["tiling"] == "off")
     assert sum(summary["quality_frames"].values()) == 12
     # Tiling on every frame, and an input size the fixed 640 export cannot honour.
     tiled = tmp_path / "tiled.json"
@@ -223,6 +224,7 @@ def test_analyze_video_command(model_path, vtest_path, tmp_path):
     assert "960" in summary["imgsz_note"] and "960" in proc.stderr
     grids = [f["tiling"] for f in summary["frames_series"]]
     assert grids[0] == "3x2" and all("x" in g for g in grids), grids  # 384 px tiles at first
+    assert summary["tile_mirror"] and all(f["mirrored"] for f in summary["frames_series"])
     for flag, value in (("--tiling", "sometimes"), ("--imgsz", "100")):
         bad = _manage(str(vtest_path), "--model", str(model_path), flag, value)
         assert bad.returncode != 0 and "Traceback" not in bad.stderr and flag in bad.stderr

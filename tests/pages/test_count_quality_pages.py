@@ -83,6 +83,10 @@ def test_live_fragments_carry_the_badge_and_the_mode():
     [
         ({"mode": "auto", "active": False, "grid": [1, 1]}, "Tiling: auto (off)"),
         ({"mode": "on", "active": True, "grid": [2, 2]}, "Tiling: on (2x2)"),
+        (
+            {"mode": "auto", "active": True, "grid": [4, 3], "mirrored": True},
+            "Tiling: auto (on, 4x3 + mirror)",
+        ),
         ({"mode": "off", "active": False, "grid": [1, 1]}, "Tiling: off"),
     ],
 )

@@ -66,7 +66,11 @@ class Command(BaseCommand):
                 options["path"],
                 detector_config=det_cfg,
                 geometry=CameraGeometry(area_m2=options["area"]),
-                engine_config=EngineConfig(tiling=options["tiling"], imgsz=imgsz),
+                engine_config=EngineConfig(
+                    tiling=options["tiling"],
+                    imgsz=imgsz,
+                    tile_mirror=bool(getattr(settings, "CROWDSAFE_TILE_MIRROR", True)),
+                ),
                 max_frames=options["max_frames"],
                 out_video=options["out"],
                 out_json=options["json_path"],
