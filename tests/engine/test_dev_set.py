@@ -69,22 +69,25 @@ def test_recall_floor_with_auto_tiling(detector, dev_set, video, index, floor):
     assert r.count > off.count  # what tiling is for
 
 
-@pytest.mark.parametrize(("video", "index"), [("overhead_atrium.mp4", 17), ("overhead_plaza.mp4", 33)])
-def test_mirrored_passes_find_marked_people_the_plain_passes_miss(detector, head_points, video, index):
+def test_mirrored_passes_find_marked_people_the_plain_passes_miss(detector, head_points):
     """Tiling on, with and without the mirrored passes: the mirror finds more of the people
     marked by hand (matched one to one), not boxes on nobody."""
-    frame = read_frame(video, index)
-    heads = head_points[video][str(index)]
-    runs = {}
-    for mirror in (False, True):
-        r = CrowdEngine(detector, EngineConfig(tiling="on", tile_mirror=mirror)).process(frame, 0.0)
-        assert r.tiling.active and r.tiling.mirrored is mirror
-        assert r.to_dict()["tiling"]["mirrored"] is mirror
-        runs[mirror] = match_heads(np.array([p.box for p in r.persons]), heads)
-    plain, mirrored = runs[False], runs[True]
-    # Measured: atrium 48 -> 55 of 82 heads, plaza 23 -> 25 of 35 (on an AMD EPYC).
-    assert mirrored.found >= plain.found + 2, runs
-    assert mirrored.boxes_on_nobody <= plain.boxes_on_nobody + 2, runs
+    gained = 0
+    for video, index in (("overhead_atrium.mp4", 17), ("overhead_plaza.mp4", 33)):
+        frame = read_frame(video, index)
+        heads = head_points[video][str(index)]
+        runs = {}
+        for mirror in (False, True):
+            r = CrowdEngine(detector, EngineConfig(tiling="on", tile_mirror=mirror)).process(frame, 0.0)
+            assert r.tiling.active and r.tiling.mirrored is mirror
+            assert r.to_dict()["tiling"]["mirrored"] is mirror
+            runs[mirror] = match_heads(np.array([p.box for p in r.persons]), heads)
+        plain, mirrored = runs[False], runs[True]
+        assert mirrored.found >= plain.found, (video, runs)
+        assert mirrored.boxes_on_nobody <= plain.boxes_on_nobody + 2, (video, runs)
+        gained += mirrored.found - plain.found
+    # Measured on an AMD EPYC: atrium 48 -> 55 of 82 heads, plaza 23 -> 25 of 35.
+    assert gained >= 5
 
 
 def test_auto_probes_without_the_mirror(detector):
