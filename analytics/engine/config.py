@@ -85,6 +85,7 @@ class EngineConfig:
     # radius R, pressure = local density × local velocity variance (s⁻²); the risk term is
     # pressure / the turbulence onset they observed (~0.02 s⁻²), capped at 1.
     pressure_radius_m: float = 1.0
+    pressure_min_density_pm2: float = 2.0  # looser than this, velocity differences are not pressure
     pressure_onset_s2: float = 0.02
     # --- surge: change of count / density over a window ---
     surge_window_s: float = 5.0

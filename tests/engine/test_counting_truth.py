@@ -43,21 +43,35 @@ def test_pressure_is_density_times_local_velocity_variance_in_s2():
     rng = np.random.default_rng(3)
     pos = np.stack(np.meshgrid(np.arange(6) * 0.45, np.arange(6) * 0.45), axis=-1).reshape(-1, 2)
     vel = rng.normal(0.0, 0.4, pos.shape)
-    p = helbing_pressure(pos, vel, radius_m=1.0)
+    p = helbing_pressure(pos, vel, radius_m=1.0, min_density_pm2=0.0)  # the bare formula
     for i in (0, 14, 35):
         # The sum stops at 3R, where the Gaussian is 1e-4 of its peak.
         assert p.per_person[i] == pytest.approx(brute_force_pressure(pos, vel, i, 1.0), rel=1e-3)
     assert p.value == pytest.approx(np.percentile(p.per_person, 90))
-    assert p.value > 0.02  # a packed, jostling crowd is past the turbulence onset
+    assert helbing_pressure(pos, vel).value > 0.02  # a packed, jostling crowd is past the onset
     # Units: velocities ×2 → variance ×4 → pressure ×4 (s⁻² = p/m² × (m/s)²).
-    assert helbing_pressure(pos, 2 * vel).value == pytest.approx(4 * p.value, rel=1e-9)
+    assert helbing_pressure(pos, 2 * vel, min_density_pm2=0.0).value == pytest.approx(4 * p.value, rel=1e-9)
+
+
+def test_a_loose_counterflow_is_not_pressure():
+    # 16 people crossing a concourse in rows going opposite ways, 1 m apart: about 1 p/m²
+    # around each. Nobody touches anyone; the bare formula still reads far past the
+    # turbulence onset, the product's figure reads 0.
+    pos = np.stack(np.meshgrid(np.arange(4.0), np.arange(4.0)), axis=-1).reshape(-1, 2)
+    vel = np.where((pos[:, 1] % 2 == 0)[:, None], [1.3, 0.0], [-1.3, 0.0])
+    bare = helbing_pressure(pos, vel, min_density_pm2=0.0)
+    assert bare.value > 0.5 and bare.local_density.max() < 2.0
+    assert helbing_pressure(pos, vel).value == 0.0
+    # The same counterflow squeezed to 0.4 m apart (about 3 p/m² inside) is pressure.
+    squeezed = helbing_pressure(pos * 0.4, vel)
+    assert squeezed.value > 0.02 and squeezed.local_density.max() > 2.0
 
 
 def test_unknown_velocities_count_for_density_not_variance():
     pos = np.array([[0.0, 0.0], [0.3, 0.0], [0.0, 0.3], [0.3, 0.3]])
     vel = np.array([[1.0, 0.0], [np.nan, np.nan], [-1.0, 0.0], [1.0, 0.0]])
-    p = helbing_pressure(pos, vel, min_neighbours=0.5)
-    assert np.isnan(p.per_person[1])
+    p = helbing_pressure(pos, vel, min_neighbours=0.5, min_density_pm2=0.0)
+    assert np.isnan(p.per_person[1]) and np.isfinite(p.per_person[0])
     assert p.local_density[1] == pytest.approx(p.local_density[2], rel=1e-9)  # symmetric spots
 
 

@@ -61,7 +61,7 @@ class CrowdStage:
             m.speeds, c.anomaly_zscore, c.anomaly_min_people, c.anomaly_speed_floor_mps
         )
         pressure = crowd.pressure_from_pairs(
-            m.world, m.velocities, pairs, c.pressure_radius_m
+            m.world, m.velocities, pairs, c.pressure_radius_m, min_density_pm2=c.pressure_min_density_pm2
         ).value
         stagnant, stagnation_score = crowd.stagnation(
             dens, m.speed_for_risk, c.stagnation_density_pm2, c.stagnant_speed_mps
