@@ -12,6 +12,8 @@ from analytics.engine import CameraGeometry, DetectorConfig, EngineConfig, Model
 from analytics.engine.offline import VideoSourceError, analyze_video
 from analytics.engine.render import RenderOptions
 from analytics.engine.tiling import TILING_MODES
+from cameras.models import Camera
+from cameras.runtime.engine_setup import camera_geometry, engine_config
 
 
 class Command(BaseCommand):
@@ -29,13 +31,21 @@ class Command(BaseCommand):
             "(.mp4 for H.264, .webm for VP8/VP9)",
         )
         parser.add_argument("--json", dest="json_path", help="write the JSON summary here")
-        parser.add_argument("--area", type=float, default=100.0, help="monitored area in m²")
+        parser.add_argument(
+            "--camera",
+            type=int,
+            help="analyse as this camera would (its ID): its area, calibration, zones, lines, "
+            "exclusion areas and detection settings, and the runtime settings; needs the database",
+        )
+        parser.add_argument(
+            "--area", type=float, default=None, help="monitored area in m² (default 100; not with --camera)"
+        )
         parser.add_argument("--heatmap", action="store_true", help="draw the density heatmap")
         parser.add_argument(
             "--tiling",
             choices=TILING_MODES,
-            default="auto",
-            help="sliced inference for small, distant people: off | on | auto (default)",
+            default=None,
+            help="sliced inference for small, distant people: off | on | auto (default, or the camera's)",
         )
         parser.add_argument(
             "--imgsz",
@@ -46,8 +56,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["area"] <= 0:
+        if options["area"] is not None and options["area"] <= 0:
             raise CommandError("--area must be positive")
+        if options["camera"] is not None and options["area"] is not None:
+            raise CommandError("--area comes from the camera with --camera; leave it out")
         if options["max_frames"] is not None and options["max_frames"] <= 0:
             raise CommandError("--max-frames must be positive")
         imgsz = options["imgsz"]
@@ -61,16 +73,13 @@ class Command(BaseCommand):
             iou=float(getattr(settings, "CROWDSAFE_DETECTOR_IOU", 0.5)),
             allow_download=bool(getattr(settings, "CROWDSAFE_DETECTOR_ALLOW_DOWNLOAD", False)),
         )
+        geometry, config = self._camera_setup(options)
         try:
             summary = analyze_video(
                 options["path"],
                 detector_config=det_cfg,
-                geometry=CameraGeometry(area_m2=options["area"]),
-                engine_config=EngineConfig(
-                    tiling=options["tiling"],
-                    imgsz=imgsz,
-                    tile_mirror=bool(getattr(settings, "CROWDSAFE_TILE_MIRROR", True)),
-                ),
+                geometry=geometry,
+                engine_config=config,
                 max_frames=options["max_frames"],
                 out_video=options["out"],
                 out_json=options["json_path"],
@@ -91,3 +100,23 @@ class Command(BaseCommand):
             self.stdout.write(f"Annotated video: {summary['video']} (codec {summary['codec']})")
         if options["json_path"]:
             self.stdout.write(f"Summary: {options['json_path']}")
+
+    def _camera_setup(self, options: dict[str, Any]) -> tuple[CameraGeometry, EngineConfig]:
+        """The engine's geometry and configuration: a camera's own (``--camera``), or the
+        flags'; ``--tiling`` and ``--imgsz`` given explicitly override the camera's."""
+        overrides: dict[str, Any] = {
+            "tile_mirror": bool(getattr(settings, "CROWDSAFE_TILE_MIRROR", True))
+        }
+        if options["tiling"] is not None:
+            overrides["tiling"] = options["tiling"]
+        if options["imgsz"] is not None:
+            overrides["imgsz"] = options["imgsz"]
+        if options["camera"] is None:
+            area = options["area"] if options["area"] is not None else 100.0
+            return CameraGeometry(area_m2=area), EngineConfig(**overrides)
+        try:
+            camera = Camera.objects.get(pk=options["camera"])
+        except Camera.DoesNotExist:
+            raise CommandError(f"No camera with ID {options['camera']}") from None
+        return camera_geometry(camera), engine_config(camera=camera).with_changes(**overrides)
+
