@@ -103,10 +103,13 @@ def _in_main_process(action, *args) -> None:
 def _on_worker_ready(**_kwargs) -> None:
     """Say in Redis that this worker consumes (health checks and tests wait for it), and take
     over at once the cameras of runners that died on this host or whose lease expired (a
-    crashed worker restarted), instead of waiting for beat's next reconcile."""
-    with contextlib.suppress(Exception):
-        get_redis().set(ready_key(os.getpid()), "1", ex=3600)
-    _in_main_process(services.reconcile)
+    crashed worker restarted), instead of waiting for beat's next reconcile. Ready is said
+    after that takeover: a camera started meanwhile would race it for the same start."""
+    try:
+        _in_main_process(services.reconcile)
+    finally:
+        with contextlib.suppress(Exception):
+            get_redis().set(ready_key(os.getpid()), "1", ex=3600)
 
 
 @task_failure.connect
