@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from analytics.engine import CameraGeometry, DetectorConfig, EngineConfig, ModelLoadError
 from analytics.engine.offline import VideoSourceError, analyze_video
@@ -116,7 +117,8 @@ class Command(BaseCommand):
             return CameraGeometry(area_m2=area), EngineConfig(**overrides)
         try:
             camera = Camera.objects.get(pk=options["camera"])
+            return camera_geometry(camera), engine_config(camera=camera).with_changes(**overrides)
         except Camera.DoesNotExist:
             raise CommandError(f"No camera with ID {options['camera']}") from None
-        return camera_geometry(camera), engine_config(camera=camera).with_changes(**overrides)
-
+        except DatabaseError as exc:  # --camera reads the database; without it, one clear line
+            raise CommandError(f"--camera needs the database, which cannot be read: {exc}") from exc
